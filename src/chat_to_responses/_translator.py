@@ -1,0 +1,724 @@
+"""The core: a sans-IO state machine from Chat Completions chunks to Responses stream events.
+
+Theory of operation
+-------------------
+``feed(chunk)`` normalises the chunk (``_chunks.read_chunk``) and applies its parts in order;
+``finish(error=...)`` ends the response. Both return the events they produced, as plain JSON-ready dicts
+(the wire form); ``ChatCmplStreamHandler`` turns them into ``openai.types.responses`` models.
+
+One item is open at a time (``self._current``): a message, a reasoning item or a function call. Whatever
+arrives decides what is open: text or a refusal needs a message, reasoning needs a reasoning item, a tool
+call fragment needs its call. Anything of another kind first closes the open item, through the one
+function that closes items (``_close_current``), so items never overlap and output order is arrival order:
+reasoning that resumes after text opens a new reasoning item, text after a tool call a new message.
+
+Tool calls are tracked apart from items, because providers do not stream them one after another:
+fragments may lack an ``index`` (Gemini, Mistral), reuse an index for a new id, bring the id late, or
+interleave two calls. Every fragment goes to its call (``_call_for``); a call becomes an item only when it
+has a name and id and the item before it can close — a streaming call closes early only once its
+arguments are complete JSON. Until then its fragments are buffered, never dropped. Anything else
+(text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
+a provider that never sent one.
+
+The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
+``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
+passed to ``finish``, or input that is not a chunk. Open items are closed first (``incomplete`` unless the
+response completed) and everything received so far stays in the output.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from . import _chunks as c
+from ._carriers import encode_carriers
+from ._ids import IdFactory, random_id
+from ._think import ThinkTagParser
+
+Event = dict[str, Any]
+ReasoningMode = Literal["summary", "text"]
+
+# finish_reason → (response status, incomplete reason). Anything unknown ends the response as completed.
+_FINISH: dict[str, tuple[str, str | None]] = {
+    "length": ("incomplete", "max_output_tokens"),
+    "max_tokens": ("incomplete", "max_output_tokens"),
+    "content_filter": ("incomplete", "content_filter"),
+    "safety": ("incomplete", "content_filter"),  # Gemini native names, passed through by some gateways
+    "recitation": ("incomplete", "content_filter"),
+    # vLLM reports an aborted request as finish_reason "abort": that is a broken upstream, not an answer.
+    "abort": ("failed", None),
+    "error": ("failed", None),
+}
+
+_TEMPLATE_DEFAULTS: dict[str, Any] = {
+    "instructions": None,
+    "metadata": {},
+    "parallel_tool_calls": True,
+    "temperature": None,
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": None,
+}
+
+
+class _Message:
+    __slots__ = ("annotations", "chunks", "id", "index", "logprobs", "part_kind", "parts")
+
+    def __init__(self, item_id: str, index: int) -> None:
+        self.id, self.index = item_id, index
+        self.parts: list[dict[str, Any]] = []  # closed content parts
+        self.part_kind: str | None = None  # "output_text" | "refusal" while a part is open
+        self.chunks: list[str] = []
+        self.logprobs: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+
+
+class _Reasoning:
+    __slots__ = ("carriers", "id", "index", "raw", "summary", "summary_open")
+
+    def __init__(self, item_id: str, index: int) -> None:
+        self.id, self.index = item_id, index
+        self.summary: list[str] = []
+        self.summary_open = False
+        self.raw: list[str] = []
+        self.carriers: list[dict[str, Any]] = []
+
+
+class _Call:
+    __slots__ = ("args", "call_id", "carrier", "checked_len", "complete", "id", "index", "name", "state")
+
+    PENDING, OPEN, DONE = 0, 1, 2
+
+    def __init__(self, fragment: c.ToolFragment) -> None:
+        self.call_id = fragment.call_id
+        self.name = fragment.name
+        self.carrier = fragment.carrier
+        self.args: list[str] = []
+        self.state = _Call.PENDING
+        self.id = ""
+        self.index = -1
+        self.complete = False  # arguments parse as JSON (checked lazily, see _args_complete)
+        self.checked_len = -1
+
+
+Item = _Message | _Reasoning | _Call
+
+
+class StreamTranslator:
+    """Chat Completions chunks in, Responses events (dicts) out. One instance per response."""
+
+    def __init__(
+        self,
+        *,
+        response: Mapping[str, Any] | None = None,
+        ids: IdFactory | None = None,
+        reasoning: ReasoningMode = "summary",
+        think_tags: bool = True,
+        choice_index: int = 0,
+    ) -> None:
+        if reasoning not in ("summary", "text"):
+            raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
+        self._ids: IdFactory = ids or random_id
+        self._reasoning_mode = reasoning
+        self._choice_index = choice_index
+        self._template = dict(response or {})
+        template_id = self._template.get("id")
+        self.response_id = (
+            template_id
+            if isinstance(template_id, str) and template_id.startswith("resp_")
+            else self._ids("resp")
+        )
+        self._think: ThinkTagParser | None = ThinkTagParser() if think_tags else None
+        self._seq = 0
+        self._out: list[Event] = []
+        self._started = False
+        self.done = False
+        self.status: str | None = None
+        self._output: list[dict[str, Any]] = []
+        self._current: Item | None = None
+        self._calls_by_index: dict[int, _Call] = {}
+        self._calls_by_id: dict[str, _Call] = {}
+        self._last_call: _Call | None = None
+        self._waiting: deque[_Call] = deque()  # calls seen but not yet items, in arrival order
+        self._finish_reason: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._citations: list[str] = []
+        self._cited: set[str] = set()
+        self._model: str = str(self._template.get("model") or "")
+        self._created_at: float | None = self._template.get("created_at")
+
+    # ------------------------------------------------------------------ public surface
+
+    def feed(self, chunk: Any) -> list[Event]:
+        """Apply one chunk (dict or SDK model); returns the events it produced."""
+        if self.done:
+            return []
+        self._out = out = []
+        try:
+            if not isinstance(chunk, dict) and not hasattr(chunk, "choices"):
+                self._start(None)
+                self._terminate_failed(
+                    "invalid_chunk", f"expected a chat completion chunk object, got {chunk!r:.200}"
+                )
+                return out
+            view = c.read_chunk(chunk, self._choice_index)
+            self._start(view)
+            self._apply(view)
+        except Exception as exc:  # the core never raises on input: a bug must not lose the stream
+            self._fail_internal(exc)
+        return out
+
+    def finish(self, *, error: BaseException | None = None) -> list[Event]:
+        """End of the upstream stream; ``error`` when it broke (exception, disconnect)."""
+        if self.done:
+            return []
+        self._out = out = []
+        try:
+            self._start(None)
+            if error is not None:
+                self._terminate_failed(*_describe_exception(error))
+            else:
+                status, reason = _FINISH.get(self._finish_reason or "stop", ("completed", None))
+                if status == "failed":
+                    self._terminate_failed("server_error", f"upstream finished with {self._finish_reason!r}")
+                else:
+                    self._terminate(status, incomplete_reason=reason)
+        except Exception as exc:
+            self._fail_internal(exc)
+        return out
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _start(self, view: c.ChunkView | None) -> None:
+        if self._started:
+            return
+        self._started = True
+        if view is not None:
+            self._model = self._model or (view.model or "")
+            if self._created_at is None and view.created:
+                self._created_at = view.created
+        if self._created_at is None:
+            self._created_at = int(time.time())
+        self._emit({"type": "response.created", "response": self._response("in_progress")})
+        self._emit({"type": "response.in_progress", "response": self._response("in_progress")})
+
+    def _apply(self, view: c.ChunkView) -> None:
+        if view.model and not self._model:
+            self._model = view.model  # Azure's first chunk has model ""
+        if view.usage is not None:
+            self._usage = (
+                view.usage
+            )  # the last non-null usage wins (Groq sends it twice, Neon on every chunk)
+        if view.citations:
+            self._citations = view.citations
+        logprobs = view.logprobs
+        for kind, value in view.parts:
+            if kind == c.TEXT:
+                self._on_text(value, logprobs)
+                logprobs = None
+            elif kind == c.TOOL:
+                self._on_tool(value)
+            else:
+                self._on_other(kind, value)
+            if self.done:
+                return
+        if view.error is not None:
+            self._terminate_failed(*_describe_provider_error(view.error))
+        elif view.finish_reason and self._finish_reason is None:
+            self._finish_reason = view.finish_reason
+            status, _ = _FINISH.get(view.finish_reason, ("completed", None))
+            # Close everything now, not at [DONE]: a tool loop can start the calls while usage still streams.
+            self._close_all("completed" if status == "completed" else "incomplete")
+
+    def _on_other(self, kind: str, value: Any) -> None:
+        self._release_think()
+        if kind == c.REASONING:
+            self._append_reasoning(value, summary=self._reasoning_mode == "summary")
+        elif kind == c.SUMMARY:
+            self._append_reasoning(value, summary=True)
+        elif kind == c.CARRIER:
+            self._on_carrier(value)
+        elif kind == c.REFUSAL:
+            self._append_to_message("refusal", value, None)
+        elif kind == c.ANNOTATION:
+            self._on_annotation(value)
+
+    def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        think = self._think
+        if think is None:
+            self._append_to_message("output_text", text, logprobs)
+            return
+        for kind, piece in think.feed(text):
+            if kind == c.REASONING:
+                self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
+            else:
+                self._append_to_message("output_text", piece, logprobs)
+                logprobs = None
+        if think.done:
+            self._think = None  # past the start of the content: no more tag parsing, no more cost
+
+    def _release_think(self) -> None:
+        """Another kind of output arrived: what the tag parser held back comes first (arrival order)."""
+        think = self._think
+        if think is None:
+            return
+        for kind, piece in think.flush():
+            if kind == c.REASONING:
+                self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
+            else:
+                self._append_to_message("output_text", piece, None)
+        if think.done:
+            self._think = None
+
+    # ------------------------------------------------------------------ emission helpers
+
+    def _emit(self, event: Event) -> None:
+        event["sequence_number"] = self._seq
+        self._seq += 1
+        self._out.append(event)
+
+    def _response(self, status: str) -> dict[str, Any]:
+        response = {**_TEMPLATE_DEFAULTS, **self._template}
+        response.update(
+            id=self.response_id,
+            object="response",
+            created_at=self._created_at,
+            model=self._model,
+            status=status,
+            output=[] if status == "in_progress" else list(self._output),
+            error=None,
+            incomplete_details=None,
+            usage=None if status == "in_progress" else self._usage,
+        )
+        return response
+
+    # ------------------------------------------------------------------ messages
+
+    def _message(self) -> _Message:
+        current = self._current
+        if isinstance(current, _Message):
+            return current
+        self._flush_calls("completed")
+        self._close_current("completed")
+        message = _Message(self._ids("msg"), len(self._output))
+        self._current = message
+        self._emit_item_added(
+            {
+                "type": "message",
+                "id": message.id,
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            },
+            message.index,
+        )
+        return message
+
+    def _append_to_message(self, part_kind: str, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        message = self._message()
+        self._open_part(message, part_kind)
+        message.chunks.append(text)
+        location = {"item_id": message.id, "output_index": message.index, "content_index": len(message.parts)}
+        if part_kind == "refusal":
+            self._emit({"type": "response.refusal.delta", **location, "delta": text})
+            return
+        if logprobs:
+            message.logprobs.extend(logprobs)
+        delta_logprobs = [_delta_logprob(lp) for lp in logprobs] if logprobs else []
+        self._emit(
+            {"type": "response.output_text.delta", **location, "delta": text, "logprobs": delta_logprobs}
+        )
+
+    def _open_part(self, message: _Message, part_kind: str) -> None:
+        if message.part_kind == part_kind:
+            return
+        if message.part_kind is not None:
+            self._close_part(message)
+        message.part_kind = part_kind
+        empty = (
+            {"type": "refusal", "refusal": ""}
+            if part_kind == "refusal"
+            else {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        )
+        self._emit(
+            {
+                "type": "response.content_part.added",
+                "item_id": message.id,
+                "output_index": message.index,
+                "content_index": len(message.parts),
+                "part": empty,
+            }
+        )
+
+    def _close_part(self, message: _Message) -> None:
+        kind = message.part_kind
+        if kind is None:
+            return
+        text = "".join(message.chunks)
+        location = {"item_id": message.id, "output_index": message.index, "content_index": len(message.parts)}
+        if kind == "refusal":
+            part: dict[str, Any] = {"type": "refusal", "refusal": text}
+            self._emit({"type": "response.refusal.done", **location, "refusal": text})
+        else:
+            self._cite(message, text, location)
+            logprobs = message.logprobs
+            part = {
+                "type": "output_text",
+                "text": text,
+                "annotations": message.annotations,
+                "logprobs": logprobs,
+            }
+            self._emit(
+                {
+                    "type": "response.output_text.done",
+                    **location,
+                    "text": text,
+                    "logprobs": [_delta_logprob(lp) for lp in logprobs],
+                }
+            )
+        self._emit({"type": "response.content_part.done", **location, "part": part})
+        message.parts.append(part)
+        message.part_kind, message.chunks, message.logprobs, message.annotations = None, [], [], []
+
+    def _on_annotation(self, annotation: dict[str, Any]) -> None:
+        message = self._message()
+        self._open_part(message, "output_text")
+        self._add_annotation(message, annotation)
+
+    def _add_annotation(self, message: _Message, annotation: dict[str, Any]) -> None:
+        self._emit(
+            {
+                "type": "response.output_text.annotation.added",
+                "item_id": message.id,
+                "output_index": message.index,
+                "content_index": len(message.parts),
+                "annotation_index": len(message.annotations),
+                "annotation": annotation,
+            }
+        )
+        message.annotations.append(annotation)
+
+    def _cite(self, message: _Message, text: str, location: dict[str, Any]) -> None:
+        """Perplexity's ``citations`` (URLs, referenced as [1], [2]… in the text) as url_citation annotations."""
+        for number, url in enumerate(self._citations, start=1):
+            if url in self._cited:
+                continue
+            self._cited.add(url)
+            marker = f"[{number}]"
+            start = text.find(marker)
+            span = (start, start + len(marker)) if start >= 0 else (0, 0)
+            annotation = {
+                "type": "url_citation",
+                "url": url,
+                "title": url,
+                "start_index": span[0],
+                "end_index": span[1],
+            }
+            self._add_annotation(message, annotation)
+
+    # ------------------------------------------------------------------ reasoning
+
+    def _reasoning(self) -> _Reasoning:
+        current = self._current
+        if isinstance(current, _Reasoning):
+            return current
+        self._flush_calls("completed")
+        self._close_current("completed")
+        item = _Reasoning(self._ids("rs"), len(self._output))
+        self._current = item
+        self._emit_item_added(
+            {"type": "reasoning", "id": item.id, "summary": [], "status": "in_progress"}, item.index
+        )
+        return item
+
+    def _append_reasoning(self, text: str, *, summary: bool) -> None:
+        item = self._reasoning()
+        location = {"item_id": item.id, "output_index": item.index}
+        if summary:
+            if not item.summary_open:
+                item.summary_open = True
+                self._emit(
+                    {
+                        "type": "response.reasoning_summary_part.added",
+                        **location,
+                        "summary_index": 0,
+                        "part": {"type": "summary_text", "text": ""},
+                    }
+                )
+            item.summary.append(text)
+            self._emit(
+                {
+                    "type": "response.reasoning_summary_text.delta",
+                    **location,
+                    "summary_index": 0,
+                    "delta": text,
+                }
+            )
+        else:
+            item.raw.append(text)
+            self._emit(
+                {"type": "response.reasoning_text.delta", **location, "content_index": 0, "delta": text}
+            )
+
+    def _on_carrier(self, carrier: dict[str, Any]) -> None:
+        # A signature belongs with the reasoning it signs; one with no reasoning open gets its own item.
+        self._reasoning().carriers.append(carrier)
+
+    def _close_reasoning(self, item: _Reasoning, status: str) -> dict[str, Any]:
+        location = {"item_id": item.id, "output_index": item.index}
+        done: dict[str, Any] = {"type": "reasoning", "id": item.id, "summary": [], "status": status}
+        if item.summary_open:
+            text = "".join(item.summary)
+            part = {"type": "summary_text", "text": text}
+            self._emit(
+                {"type": "response.reasoning_summary_text.done", **location, "summary_index": 0, "text": text}
+            )
+            self._emit(
+                {"type": "response.reasoning_summary_part.done", **location, "summary_index": 0, "part": part}
+            )
+            done["summary"] = [part]
+        if item.raw:
+            text = "".join(item.raw)
+            self._emit({"type": "response.reasoning_text.done", **location, "content_index": 0, "text": text})
+            done["content"] = [{"type": "reasoning_text", "text": text}]
+        if item.carriers:
+            done["encrypted_content"] = encode_carriers(item.carriers)
+        return done
+
+    # ------------------------------------------------------------------ tool calls
+
+    def _on_tool(self, fragment: c.ToolFragment) -> None:
+        self._release_think()
+        call = self._call_for(fragment)
+        if fragment.call_id and not call.call_id:
+            call.call_id = fragment.call_id  # the id arrived late (after name or arguments)
+        if fragment.name and not call.name:
+            call.name = fragment.name
+        if fragment.carrier is not None and call.carrier is None:
+            call.carrier = fragment.carrier
+        if fragment.arguments:
+            self._append_arguments(call, fragment.arguments)
+            if self.done:
+                return
+        self._advance_calls()
+
+    def _call_for(self, fragment: c.ToolFragment) -> _Call:
+        """The call a fragment belongs to; a new one when nothing says it continues an earlier call."""
+        call: _Call | None = None
+        if fragment.index is not None:
+            call = self._calls_by_index.get(fragment.index)
+            if call is not None and fragment.call_id and call.call_id and fragment.call_id != call.call_id:
+                call = None  # the index is reused by a new id: another call
+            if call is None and fragment.call_id:
+                call = self._calls_by_id.get(fragment.call_id)
+        elif fragment.call_id:
+            call = self._calls_by_id.get(fragment.call_id)
+        else:
+            # No index, no id: it continues the latest call, unless it names a function of its own.
+            last = self._last_call
+            if last is not None and not (fragment.name and last.name and last.state == _Call.DONE):
+                call = last
+        if call is None:
+            call = _Call(fragment)
+            self._waiting.append(call)
+        if fragment.index is not None:
+            self._calls_by_index[fragment.index] = call
+        if fragment.call_id:
+            self._calls_by_id.setdefault(fragment.call_id, call)
+        self._last_call = call
+        return call
+
+    def _append_arguments(self, call: _Call, arguments: str) -> None:
+        if call.state == _Call.DONE:
+            if arguments.strip():
+                self._terminate_failed(
+                    "server_error",
+                    f"tool call {call.call_id!r} ({call.name!r}) received more arguments after it was closed: "
+                    f"{arguments!r:.200}",
+                )
+            return
+        call.args.append(arguments)
+        if call.state == _Call.OPEN:
+            self._emit(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "item_id": call.id,
+                    "output_index": call.index,
+                    "delta": arguments,
+                }
+            )
+
+    def _advance_calls(self) -> None:
+        """Turn waiting calls into items as far as the stream allows without risking a lost fragment."""
+        while self._waiting:
+            call = self._waiting[0]
+            if not (call.call_id and call.name):
+                return  # wait for the id or name; a flush synthesises them if they never come
+            current = self._current
+            if isinstance(current, _Call) and not _args_complete(current):
+                return  # the streaming call may still get fragments: it cannot close yet
+            self._waiting.popleft()
+            self._open_call(call)
+
+    def _flush_calls(self, status: str) -> None:
+        """Emit every waiting call now (something else must be emitted, or the response ends)."""
+        while self._waiting:
+            call = self._waiting.popleft()
+            self._open_call(call)
+        if isinstance(self._current, _Call):
+            self._close_current(status)
+
+    def _open_call(self, call: _Call) -> None:
+        self._close_current("completed")
+        if not call.call_id:
+            call.call_id = self._ids("call")  # the Runner and Codex need a non-empty, unique call_id
+        if call.carrier is not None:
+            self._reasoning().carriers.append({**call.carrier, "call_id": call.call_id})
+            self._close_current("completed")
+        call.id, call.index, call.state = self._ids("fc"), len(self._output), _Call.OPEN
+        self._current = call
+        item = {
+            "type": "function_call",
+            "id": call.id,
+            "call_id": call.call_id,
+            "name": call.name or "",
+            "arguments": "",
+            "status": "in_progress",
+        }
+        self._emit_item_added(item, call.index)
+        if call.args:
+            self._emit(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "item_id": call.id,
+                    "output_index": call.index,
+                    "delta": "".join(call.args),
+                }
+            )
+
+    def _close_call(self, call: _Call, status: str) -> dict[str, Any]:
+        call.state = _Call.DONE
+        arguments = "".join(call.args)
+        call.args = [arguments]
+        self._emit(
+            {
+                "type": "response.function_call_arguments.done",
+                "item_id": call.id,
+                "output_index": call.index,
+                "name": call.name or "",
+                "arguments": arguments,
+            }
+        )
+        return {
+            "type": "function_call",
+            "id": call.id,
+            "call_id": call.call_id,
+            "name": call.name or "",
+            "arguments": arguments,
+            "status": status,
+        }
+
+    # ------------------------------------------------------------------ closing and ending
+
+    def _emit_item_added(self, item: dict[str, Any], index: int) -> None:
+        self._emit({"type": "response.output_item.added", "output_index": index, "item": item})
+
+    def _close_current(self, status: str) -> None:
+        """The one place an item is closed, whatever closes it."""
+        current = self._current
+        if current is None:
+            return
+        self._current = None
+        if isinstance(current, _Message):
+            self._close_part(current)
+            item: dict[str, Any] = {
+                "type": "message",
+                "id": current.id,
+                "status": status,
+                "role": "assistant",
+                "content": current.parts,
+            }
+        elif isinstance(current, _Reasoning):
+            item = self._close_reasoning(current, status)
+        else:
+            item = self._close_call(current, status)
+        self._output.append(item)
+        self._emit({"type": "response.output_item.done", "output_index": current.index, "item": item})
+
+    def _close_all(self, status: str) -> None:
+        self._release_think()
+        self._flush_calls(status)
+        self._close_current(status)
+
+    def _terminate(
+        self, status: str, *, incomplete_reason: str | None = None, error: dict[str, Any] | None = None
+    ) -> None:
+        self._close_all("completed" if status == "completed" else "incomplete")
+        response = self._response(status)
+        if incomplete_reason is not None:
+            response["incomplete_details"] = {"reason": incomplete_reason}
+        if error is not None:
+            response["error"] = error
+        self.done = True
+        self.status = status
+        self._emit({"type": f"response.{status}", "response": response})
+
+    def _terminate_failed(self, code: str, message: str) -> None:
+        self._terminate("failed", error={"code": code, "message": message})
+
+    def _fail_internal(self, exc: Exception) -> None:
+        if self.done:
+            return
+        message = f"internal error while translating the stream: {type(exc).__name__}: {exc}"
+        try:
+            self._terminate_failed("server_error", message)
+        except Exception:  # pragma: no cover - a second failure while closing: end with what we have
+            self.done, self.status = True, "failed"
+            response = self._response("failed")
+            response["error"] = {"code": "server_error", "message": message}
+            self._emit({"type": "response.failed", "response": response})
+
+
+def _args_complete(call: _Call) -> bool:
+    """Whether a call's arguments so far are a complete JSON value (then it may close early)."""
+    length = sum(len(a) for a in call.args)
+    if length != call.checked_len:
+        call.checked_len = length
+        text = "".join(call.args)
+        call.args = [text]
+        try:
+            json.loads(text)
+            call.complete = True
+        except ValueError:
+            call.complete = False
+    return call.complete
+
+
+def _delta_logprob(logprob: dict[str, Any]) -> dict[str, Any]:
+    """Delta events carry logprobs without ``bytes`` (the ``output_text`` part keeps them)."""
+    return {
+        "token": logprob["token"],
+        "logprob": logprob["logprob"],
+        "top_logprobs": [{"token": t["token"], "logprob": t["logprob"]} for t in logprob["top_logprobs"]],
+    }
+
+
+def _describe_exception(error: BaseException) -> tuple[str, str]:
+    status = getattr(error, "status_code", None)
+    code = "rate_limit_exceeded" if status == 429 else "server_error"
+    return code, f"upstream stream broke: {type(error).__name__}: {error}"
+
+
+def _describe_provider_error(error: dict[str, Any]) -> tuple[str, str]:
+    """A provider error object → Responses ``error`` (its code must be one the schema knows)."""
+    raw_code = error.get("code") or error.get("type")
+    status = error.get("status_code") or (raw_code if isinstance(raw_code, int) else None)
+    rate_limited = status == 429 or (isinstance(raw_code, str) and "rate_limit" in raw_code)
+    detail = f" ({raw_code})" if raw_code not in (None, "") else ""
+    return (
+        "rate_limit_exceeded" if rate_limited else "server_error"
+    ), f"upstream error{detail}: {error['message']}"
