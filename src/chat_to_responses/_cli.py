@@ -1,0 +1,106 @@
+"""The ``chat-to-responses`` command.
+
+``chat-to-responses translate FILE [--format sse|jsonl]`` reads a Chat Completions chunk stream (JSONL, one
+chunk per line, or a raw SSE body; ``-`` for stdin) and writes the Responses events. A malformed line does
+not stop the output short: the events so far are written and the stream ends in ``response.failed`` whose
+message names the line; the same message goes to stderr and the exit status is 1.
+
+Exit status: 0 for a completed or incomplete response, 1 for a failed one, 2 for bad usage or an
+unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+from ._handler import ChatCmplStreamHandler
+from ._ids import SequentialIds
+from ._sse import encode_sse, iter_jsonl_chunks, read_chunk_file
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "translate":
+        return _translate(args)
+    parser.print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-to-responses", description="Chat Completions streams in, Responses API streams out."
+    )
+    commands = parser.add_subparsers(dest="command")
+    translate = commands.add_parser(
+        "translate",
+        help="translate a recorded chunk stream into Responses events",
+        description="Read a chunk stream (JSONL or a raw SSE body; '-' for stdin), write Responses events.",
+    )
+    translate.add_argument("file", help="chunk stream file (JSONL, or SSE); '-' reads stdin")
+    translate.add_argument("--format", choices=("sse", "jsonl"), default="sse", help="output framing (default sse)")
+    translate.add_argument("--reasoning", choices=("summary", "text"), default="summary", help="how raw reasoning is reported")
+    translate.add_argument("--no-think-tags", action="store_true", help="keep <think> tags in the text")
+    translate.add_argument("--choice", type=int, default=0, help="choice index to translate when n > 1")
+    translate.add_argument("--model", help="model name for the response (default: the chunks')")
+    translate.add_argument(
+        "--deterministic-ids", action="store_true", help="resp_1, msg_1… instead of random ids (for diffs)"
+    )
+    return parser
+
+
+def _translate(args: argparse.Namespace) -> int:
+    try:
+        chunks = _read_chunks(args.file)
+    except OSError as exc:
+        print(f"chat-to-responses: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    handler = ChatCmplStreamHandler(
+        response={"model": args.model} if args.model else None,
+        ids=SequentialIds() if args.deterministic_ids else None,
+        reasoning=args.reasoning,
+        think_tags=not args.no_think_tags,
+        choice_index=args.choice,
+    )
+    out: BinaryIO = sys.stdout.buffer
+    write = encode_sse if args.format == "sse" else _encode_jsonl
+    last: dict[str, Any] = {}
+    for chunk in chunks:
+        for event in handler.feed_dicts(chunk):
+            out.write(write(event))
+            last = event
+        if handler.done:
+            break
+    for event in handler.finish_dicts():
+        out.write(write(event))
+        last = event
+    out.flush()
+    if handler.status == "failed":
+        error = last.get("response", {}).get("error") or {}
+        print(f"chat-to-responses: {args.file}: {error.get('message', 'the stream failed')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_chunks(path: str) -> list[dict[str, Any]]:
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        if any(line.startswith((b"data:", b"event:", b":")) for line in data.splitlines()):
+            from ._sse import ChatSSEDecoder
+
+            decoder = ChatSSEDecoder()
+            return decoder.decode(data) + decoder.flush()
+        return list(iter_jsonl_chunks(data.splitlines()))
+    return read_chunk_file(path)
+
+
+def _encode_jsonl(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
