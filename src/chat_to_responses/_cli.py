@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from ._handler import ChatCmplStreamHandler
 from ._ids import SequentialIds
-from ._sse import encode_sse, iter_jsonl_chunks, read_chunk_file
+from ._sse import encode_sse, read_chunk_body, read_chunk_file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,8 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Read a chunk stream (JSONL or a raw SSE body; '-' for stdin), write Responses events.",
     )
     translate.add_argument("file", help="chunk stream file (JSONL, or SSE); '-' reads stdin")
-    translate.add_argument("--format", choices=("sse", "jsonl"), default="sse", help="output framing (default sse)")
-    translate.add_argument("--reasoning", choices=("summary", "text"), default="summary", help="how raw reasoning is reported")
+    translate.add_argument(
+        "--format", choices=("sse", "jsonl"), default="sse", help="output framing (default sse)"
+    )
+    translate.add_argument(
+        "--reasoning", choices=("summary", "text"), default="summary", help="how raw reasoning is reported"
+    )
     translate.add_argument("--no-think-tags", action="store_true", help="keep <think> tags in the text")
     translate.add_argument("--choice", type=int, default=0, help="choice index to translate when n > 1")
     translate.add_argument("--model", help="model name for the response (default: the chunks')")
@@ -87,15 +91,7 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _read_chunks(path: str) -> list[dict[str, Any]]:
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        if any(line.startswith((b"data:", b"event:", b":")) for line in data.splitlines()):
-            from ._sse import ChatSSEDecoder
-
-            decoder = ChatSSEDecoder()
-            return decoder.decode(data) + decoder.flush()
-        return list(iter_jsonl_chunks(data.splitlines()))
-    return read_chunk_file(path)
+    return read_chunk_body(sys.stdin.buffer.read()) if path == "-" else read_chunk_file(path)
 
 
 def _encode_jsonl(event: dict[str, Any]) -> bytes:
