@@ -190,11 +190,10 @@ def _read_reasoning_detail(detail: Any, parts: list[Part], *, text_already_sent:
         summary = _str(get(detail, "summary"))
         if summary:
             parts.append((SUMMARY, summary))
-    elif kind == "reasoning.encrypted":
+    elif kind == "reasoning.encrypted" and _str(get(detail, "data")):
         # OpenAI o-series encrypted reasoning, or a Gemini thought signature (format google-gemini-v1,
         # ``id`` = the tool call it belongs to). Kept whole: the history replay sends it back verbatim.
-        if _str(get(detail, "data")):
-            parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(detail)}))
+        parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(detail)}))
 
 
 def _read_thinking_block(block: Any, parts: list[Part], *, text_already_sent: bool) -> None:
@@ -237,6 +236,9 @@ def _read_content(content: Any, parts: list[Part]) -> None:
 
 
 def _read_tool_call(raw: Any) -> ToolFragment | None:
+    """``None`` for an entry that is not an object or carries nothing (no id, name, arguments, signature)."""
+    if raw is None or isinstance(raw, (str, int, float, list)):
+        return None
     function = get(raw, "function")
     index = get(raw, "index")
     call_id = _str(get(raw, "id"))
@@ -245,12 +247,15 @@ def _read_tool_call(raw: Any) -> ToolFragment | None:
     if not isinstance(arguments, str):
         # A few servers send already-parsed arguments; keep them as JSON text rather than lose them.
         arguments = "" if arguments is None else _json_text(arguments)
+    carrier = _thought_signature(raw)
+    if not (call_id or name or arguments or carrier):
+        return None
     return ToolFragment(
         index=index if isinstance(index, int) and not isinstance(index, bool) else None,
         call_id=call_id or None,  # DashScope repeats ``id: ""`` on continuation fragments
         name=name or None,  # zai-glm repeats ``name: ""``
         arguments=arguments,
-        carrier=_thought_signature(raw),
+        carrier=carrier,
     )
 
 

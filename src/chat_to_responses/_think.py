@@ -31,6 +31,11 @@ class ThinkTagParser:
     def done(self) -> bool:
         return self._state == _TEXT
 
+    @property
+    def holding_start(self) -> bool:
+        """Content held back because it may still open a tag (it will be text or the tag itself)."""
+        return self._state == _START and bool(self._buffer)
+
     def feed(self, text: str) -> list[Part]:
         if self._state == _TEXT:
             return [(TEXT, text)]

@@ -133,6 +133,7 @@ class StreamTranslator:
             else self._ids("resp")
         )
         self._think: ThinkTagParser | None = ThinkTagParser() if think_tags else None
+        self._held_logprobs: list[dict[str, Any]] = []
         self._seq = 0
         self._out: list[Event] = []
         self._started = False
@@ -157,12 +158,13 @@ class StreamTranslator:
         """Apply one chunk (dict or SDK model); returns the events it produced."""
         if self.done:
             return []
-        self._out = out = []
+        self._out = out = list[Event]()
         try:
             if not isinstance(chunk, dict) and not hasattr(chunk, "choices"):
                 self._start(None)
                 self._terminate_failed(
-                    "invalid_chunk", f"expected a chat completion chunk object, got {chunk!r:.200}"
+                    "server_error",
+                    f"invalid_chunk: expected a chat completion chunk object, got {chunk!r:.200}",
                 )
                 return out
             view = c.read_chunk(chunk, self._choice_index)
@@ -176,7 +178,7 @@ class StreamTranslator:
         """End of the upstream stream; ``error`` when it broke (exception, disconnect)."""
         if self.done:
             return []
-        self._out = out = []
+        self._out = out = list[Event]()
         try:
             self._start(None)
             if error is not None:
@@ -252,12 +254,16 @@ class StreamTranslator:
         if think is None:
             self._append_to_message("output_text", text, logprobs)
             return
+        held = self._held_logprobs + (logprobs or [])
+        self._held_logprobs = []
         for kind, piece in think.feed(text):
             if kind == c.REASONING:
                 self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
             else:
-                self._append_to_message("output_text", piece, logprobs)
-                logprobs = None
+                self._append_to_message("output_text", piece, held)
+                held = []
+        if think.holding_start:
+            self._held_logprobs = held  # "<" may still turn out to be text: its logprobs go with it
         if think.done:
             self._think = None  # past the start of the content: no more tag parsing, no more cost
 
@@ -266,11 +272,12 @@ class StreamTranslator:
         think = self._think
         if think is None:
             return
+        held, self._held_logprobs = self._held_logprobs, []
         for kind, piece in think.flush():
             if kind == c.REASONING:
                 self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
             else:
-                self._append_to_message("output_text", piece, None)
+                self._append_to_message("output_text", piece, held)
         if think.done:
             self._think = None
 
@@ -403,7 +410,7 @@ class StreamTranslator:
         message.annotations.append(annotation)
 
     def _cite(self, message: _Message, text: str, location: dict[str, Any]) -> None:
-        """Perplexity's ``citations`` (URLs, referenced as [1], [2]… in the text) as url_citation annotations."""
+        """Perplexity's ``citations`` (URLs the text cites as [1], [2]…) as url_citation annotations."""
         for number, url in enumerate(self._citations, start=1):
             if url in self._cited:
                 continue
@@ -427,6 +434,9 @@ class StreamTranslator:
         if isinstance(current, _Reasoning):
             return current
         self._flush_calls("completed")
+        return self._start_reasoning()
+
+    def _start_reasoning(self) -> _Reasoning:
         self._close_current("completed")
         item = _Reasoning(self._ids("rs"), len(self._output))
         self._current = item
@@ -518,9 +528,11 @@ class StreamTranslator:
         elif fragment.call_id:
             call = self._calls_by_id.get(fragment.call_id)
         else:
-            # No index, no id: it continues the latest call, unless it names a function of its own.
+            # No index, no id (Gemini compat sends each call whole in its own chunk): it continues the
+            # latest call, unless it names a function of its own and the latest call is already whole.
             last = self._last_call
-            if last is not None and not (fragment.name and last.name and last.state == _Call.DONE):
+            starts_new = bool(fragment.name and last is not None and last.name and _args_complete(last))
+            if last is not None and not starts_new:
                 call = last
         if call is None:
             call = _Call(fragment)
@@ -537,7 +549,7 @@ class StreamTranslator:
             if arguments.strip():
                 self._terminate_failed(
                     "server_error",
-                    f"tool call {call.call_id!r} ({call.name!r}) received more arguments after it was closed: "
+                    f"tool call {call.call_id!r} ({call.name!r}) got more arguments after it was closed: "
                     f"{arguments!r:.200}",
                 )
             return
@@ -563,22 +575,34 @@ class StreamTranslator:
                 return  # the streaming call may still get fragments: it cannot close yet
             self._waiting.popleft()
             self._open_call(call)
+            if self.done:
+                return
 
     def _flush_calls(self, status: str) -> None:
         """Emit every waiting call now (something else must be emitted, or the response ends)."""
-        while self._waiting:
-            call = self._waiting.popleft()
-            self._open_call(call)
+        while self._waiting and not self.done:
+            self._open_call(self._waiting.popleft())
         if isinstance(self._current, _Call):
             self._close_current(status)
 
     def _open_call(self, call: _Call) -> None:
-        self._close_current("completed")
+        if not call.name:
+            # Arguments with no function name: no consumer can run that, and inventing a name would lie.
+            arguments = "".join(call.args)
+            self._terminate_failed(
+                "server_error", f"the upstream sent a tool call without a function name: {arguments!r:.200}"
+            )
+            return
+        if not (isinstance(self._current, _Reasoning) and call.carrier is not None):
+            self._close_current("completed")
         if not call.call_id:
             call.call_id = self._ids("call")  # the Runner and Codex need a non-empty, unique call_id
         if call.carrier is not None:
-            self._reasoning().carriers.append({**call.carrier, "call_id": call.call_id})
-            self._close_current("completed")
+            # The signature goes right before its call: into the reasoning item just streamed, if one is open.
+            current = self._current
+            reasoning = current if isinstance(current, _Reasoning) else self._start_reasoning()
+            reasoning.carriers.append({**call.carrier, "call_id": call.call_id})
+        self._close_current("completed")
         call.id, call.index, call.state = self._ids("fc"), len(self._output), _Call.OPEN
         self._current = call
         item = {
@@ -710,7 +734,11 @@ def _delta_logprob(logprob: dict[str, Any]) -> dict[str, Any]:
 def _describe_exception(error: BaseException) -> tuple[str, str]:
     status = getattr(error, "status_code", None)
     code = "rate_limit_exceeded" if status == 429 else "server_error"
-    return code, f"upstream stream broke: {type(error).__name__}: {error}"
+    message = f"upstream stream broke: {type(error).__name__}: {error}"
+    cause = error.__cause__ or error.__context__
+    if cause is not None:  # openai 3 wraps a dropped connection as "APIConnectionError: Connection error."
+        message += f" (caused by {type(cause).__name__}: {cause})"
+    return code, message
 
 
 def _describe_provider_error(error: dict[str, Any]) -> tuple[str, str]:
