@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from chat_to_responses.testing import check_stream
-from chat_to_responses.testing import responses_snapshot as responses_snapshot  # the fixture
 
 from chat_to_responses import ChatCmplStreamHandler, SequentialIds
 from chat_to_responses._sse import encode_sse, read_chunk_file
+from chat_to_responses.testing import check_stream
+from chat_to_responses.testing import responses_snapshot as responses_snapshot  # the fixture
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "chat-streams"
 FILES = sorted(CORPUS.glob("*/*.jsonl"))

@@ -39,14 +39,17 @@ def test_translate_over_the_sync_client() -> None:
         httpx.Client(transport=transport) as http,
         openai.OpenAI(api_key="t", base_url="http://upstream.test/v1", http_client=http) as client,
     ):
-        stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True)
+        stream = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
         events = list(translate(stream, ids=SequentialIds(), response={"model": "gpt-4o", "tools": []}))
     assert check_stream(events) == []
     final = events[-1]
     assert final.type == "response.completed"
     calls = [item for item in final.response.output if item.type == "function_call"]
     assert [c.name for c in calls] == ["GetWeatherArgs", "get_stock_price"]
-    assert final.response.usage is not None and final.response.usage.total_tokens > 0
+    assert final.response.usage is not None
+    assert final.response.usage.total_tokens > 0
 
 
 def test_typed_events_equal_the_wire_form() -> None:
@@ -65,7 +68,8 @@ async def test_atranslate_over_the_async_client() -> None:
     assert check_stream(events) == []
     assert events[-1].type == "response.completed"
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert text and text == events[-1].response.output[0].content[0].text  # type: ignore[union-attr]
+    assert text
+    assert text == events[-1].response.output[0].content[0].text  # type: ignore[union-attr]
 
 
 @pytest.mark.anyio
@@ -76,12 +80,14 @@ async def test_a_dropped_connection_ends_in_failed_keeping_what_arrived() -> Non
     assert check_stream(events) == []
     failed = events[-1]
     assert failed.type == "response.failed"
-    assert failed.response.error is not None and failed.response.error.code == "server_error"
+    assert failed.response.error is not None
+    assert failed.response.error.code == "server_error"
     assert "RemoteProtocolError" in failed.response.error.message
     message = failed.response.output[0]
     assert message.status == "incomplete"  # type: ignore[union-attr]
     streamed = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert streamed and message.content[0].text == streamed  # type: ignore[union-attr]
+    assert streamed
+    assert message.content[0].text == streamed  # type: ignore[union-attr]
 
 
 @pytest.mark.anyio
@@ -102,7 +108,9 @@ async def test_handle_stream_drops_in_for_openai_agents() -> None:
     )
     async with _async_client(ReplayTransport.from_files(TOOLS)) as client:
         stream = await _chat_stream(client)
-        events = [e async for e in ChatCmplStreamHandler.handle_stream(placeholder, stream, ids=SequentialIds())]
+        events = [
+            e async for e in ChatCmplStreamHandler.handle_stream(placeholder, stream, ids=SequentialIds())
+        ]
     assert check_stream(events) == []
     assert events[0].response.id == "resp_1"  # a real id, not the placeholder's
     assert events[-1].response.parallel_tool_calls is False  # the template is echoed

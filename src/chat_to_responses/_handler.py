@@ -51,7 +51,11 @@ class ChatCmplStreamHandler:
         think_tags: bool = True,
         choice_index: int = 0,
     ) -> None:
-        template = response.model_dump(mode="json", exclude_none=True) if isinstance(response, Response) else response
+        template = (
+            response.model_dump(mode="json", exclude_none=True)
+            if isinstance(response, Response)
+            else response
+        )
         self._core = StreamTranslator(
             response=template, ids=ids, reasoning=reasoning, think_tags=think_tags, choice_index=choice_index
         )
@@ -127,12 +131,14 @@ def translate(chunks: Iterable[Any], **options: Any) -> Iterator[ResponseStreamE
 
 
 async def atranslate(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[ResponseStreamEvent]:
-    """The async twin of :func:`translate` (e.g. over ``AsyncOpenAI(...).chat.completions.create(stream=True)``)."""
+    """The async twin of :func:`translate`, e.g. over ``client.chat.completions.create(stream=True)``."""
     async for event in _drive_async(ChatCmplStreamHandler(**options), chunks):
         yield event
 
 
-async def _drive_async(handler: ChatCmplStreamHandler, chunks: AsyncIterable[Any]) -> AsyncIterator[ResponseStreamEvent]:
+async def _drive_async(
+    handler: ChatCmplStreamHandler, chunks: AsyncIterable[Any]
+) -> AsyncIterator[ResponseStreamEvent]:
     try:
         async for chunk in chunks:
             for event in handler.feed(chunk):

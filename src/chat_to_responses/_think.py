@@ -19,7 +19,7 @@ _START, _THINK, _AFTER, _TEXT = range(4)
 
 
 class ThinkTagParser:
-    """Splits content into ``("reasoning", …)`` and ``("text", …)`` pieces. ``done`` once only text remains."""
+    """Splits content into ``("reasoning", …)`` and ``("text", …)`` pieces; ``done`` once only text."""
 
     __slots__ = ("_buffer", "_state")
 
