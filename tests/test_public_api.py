@@ -13,6 +13,7 @@ def test_top_level_all() -> None:
         "IdFactory",
         "SequentialIds",
         "atranslate",
+        "atranslate_sse",
         "decode_carriers",
         "encode_sse",
         "encode_sse_done",
@@ -22,6 +23,7 @@ def test_top_level_all() -> None:
         "read_chunk_file",
         "to_event_model",
         "translate",
+        "translate_sse",
     ]
     for name in chat_to_responses.__all__:
         assert getattr(chat_to_responses, name) is not None

@@ -1,7 +1,9 @@
 """chat-to-responses: Chat Completions streams in, Responses API streams out.
 
 The core is :class:`ChatCmplStreamHandler` (sans-IO: ``feed(chunk) -> events``, ``finish() -> events``);
-:func:`translate` and :func:`atranslate` drive it over sync and async chunk iterables. SSE framing both
+:func:`translate` and :func:`atranslate` drive it over sync and async chunk iterables;
+:func:`translate_sse` / :func:`atranslate_sse` are the wire path (SSE bytes in, SSE frames out, no
+pydantic models), what an HTTP bridge runs. SSE framing both
 ways: :func:`encode_sse` for Responses events, :class:`ChatSSEDecoder` / :func:`read_chunk_file` for Chat
 Completions streams. Test helpers (stream validator, snapshots, record/replay) are in
 ``chat_to_responses.testing``.
@@ -25,6 +27,7 @@ __all__ = [
     "IdFactory",
     "SequentialIds",
     "atranslate",
+    "atranslate_sse",
     "decode_carriers",
     "encode_sse",
     "encode_sse_done",
@@ -34,4 +37,5 @@ __all__ = [
     "read_chunk_file",
     "to_event_model",
     "translate",
+    "translate_sse",
 ]

@@ -40,12 +40,22 @@ ANNOTATION: Final = "annotation"
 
 
 def get(obj: Any, key: str) -> Any:
-    """``obj[key]`` for a dict, ``obj.key`` for an SDK model; ``None`` when absent."""
+    """``obj[key]`` for a dict, the field or provider extra ``key`` of an SDK model; ``None`` when absent.
+
+    Models are read through ``__dict__`` and ``__pydantic_extra__``: ``getattr`` on a pydantic model for a
+    missing name goes through ``__getattr__`` and an exception, and most keys asked here are missing.
+    """
     if type(obj) is dict:
         return obj.get(key)
-    if obj is None or isinstance(obj, (str, int, float, list)):
-        return None
-    return getattr(obj, key, None)
+    fields = getattr(obj, "__dict__", None)
+    if fields is None:
+        return None  # str, int, list, None…: nothing to read
+    value = fields.get(key)
+    if value is None:
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra:
+            value = extra.get(key)
+    return value
 
 
 def _str(value: Any) -> str | None:

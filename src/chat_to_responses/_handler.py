@@ -9,21 +9,34 @@ adds the three drivers: ``translate`` (sync iterable), ``atranslate`` (async ite
 
 from __future__ import annotations
 
+import typing
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 from openai.types.responses import Response, ResponseStreamEvent
-from pydantic import TypeAdapter
+from pydantic import BaseModel
 
 from ._ids import IdFactory
 from ._translator import Event, ReasoningMode, StreamTranslator
 
-_EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
+
+def _event_classes() -> dict[str, type[BaseModel]]:
+    """``type`` value → event model. openai marks the union's discriminator in its own metadata, which
+    pydantic does not see: validating against the union would try each of its ~60 members in turn."""
+    union = typing.get_args(ResponseStreamEvent)[0]
+    classes: dict[str, type[BaseModel]] = {}
+    for cls in typing.get_args(union):
+        for literal in typing.get_args(cls.model_fields["type"].annotation):
+            classes[literal] = cls
+    return classes
+
+
+_EVENT_CLASSES = _event_classes()
 
 
 def to_event_model(event: Event) -> ResponseStreamEvent:
     """A wire-form event dict as its ``openai.types.responses`` model (``exclude_unset`` dumps it back)."""
-    return _EVENT.validate_python(event)
+    return _EVENT_CLASSES[event["type"]].model_validate(event)  # type: ignore[return-value]
 
 
 class ChatCmplStreamHandler:
@@ -75,10 +88,10 @@ class ChatCmplStreamHandler:
         return self._core.status
 
     def feed(self, chunk: Any) -> list[ResponseStreamEvent]:
-        return [_EVENT.validate_python(e) for e in self._core.feed(chunk)]
+        return [to_event_model(e) for e in self._core.feed(chunk)]
 
     def finish(self, *, error: BaseException | None = None) -> list[ResponseStreamEvent]:
-        return [_EVENT.validate_python(e) for e in self._core.finish(error=error)]
+        return [to_event_model(e) for e in self._core.finish(error=error)]
 
     def feed_dicts(self, chunk: Any) -> list[Event]:
         return self._core.feed(chunk)

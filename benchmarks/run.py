@@ -1,0 +1,349 @@
+"""Benchmarks: every figure is a ratio measured in this one run, contestants alternating.
+
+    nox -s benchmarks                  # or: python benchmarks/run.py [--rounds N] [--write]
+
+1. Typed path: ``ChatCompletionChunk`` objects (built as the openai SDK builds streamed chunks, without
+   validation) → typed Responses events; ours vs openai-agents' ``ChatCmplStreamHandler``, both through
+   their async ``handle_stream``, on the corpus streams agents can translate without raising.
+2. Wire path: Chat Completions SSE bytes → Responses SSE bytes (``translate_sse``, what the HTTP bridge
+   runs); ours vs the JSON floor (parse each chunk, write one event per chunk, same json module) and vs
+   openai-agents end to end (parse, construct, translate, serialise).
+3. Scaling: µs per delta at 1k, 10k and 100k deltas of text, reasoning and tool arguments.
+4. Memory: peak traced memory while translating a 100k-delta text stream, over the output text's size.
+
+``--write`` also writes ``benchmarks/RESULTS.md`` with the machine, the command and the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import Response
+
+from chat_to_responses import ChatCmplStreamHandler, SequentialIds, read_chunk_file
+from chat_to_responses._sse import encode_chat_sse
+from chat_to_responses._wire import translate_sse
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fixtures" / "chat-streams"
+
+
+def _placeholder() -> Response:
+    return Response(
+        id="__fake_id__",
+        created_at=0,
+        model="m",
+        object="response",
+        output=[],
+        tool_choice="auto",
+        top_p=None,
+        temperature=None,
+        tools=[],
+        parallel_tool_calls=False,
+    )
+
+
+async def _aiter(items: Iterable[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
+
+
+def _run_async(handle_stream: Callable[..., AsyncIterator[Any]], chunks: list[Any]) -> int:
+    async def consume() -> int:
+        n = 0
+        async for _ in handle_stream(_placeholder(), _aiter(chunks)):
+            n += 1
+        return n
+
+    return asyncio.run(consume())
+
+
+def _agents_handler() -> Callable[..., AsyncIterator[Any]] | None:
+    try:
+        from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler as AgentsHandler
+    except ImportError:
+        return None
+    return AgentsHandler.handle_stream
+
+
+def _us(seconds: float, count: int) -> str:
+    return f"{seconds / count * 1e6:.2f} µs"
+
+
+def _time(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _alternate(contestants: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Median seconds per contestant, running them in turn each round so drift hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in contestants}
+    for _ in range(rounds):
+        for name, fn in contestants.items():
+            gc.collect()
+            times[name].append(_time(fn))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+# ------------------------------------------------------------------------------------- corpus paths
+
+
+def _corpus() -> list[list[dict[str, Any]]]:
+    return [read_chunk_file(p) for p in sorted(CORPUS.glob("*/*.jsonl"))]
+
+
+def typed_path(streams: list[list[dict[str, Any]]], rounds: int) -> list[tuple[str, str]]:
+    agents = _agents_handler()
+    if agents is None:
+        return [("typed path", "skipped: openai-agents is not installed")]
+    built = [[ChatCompletionChunk.construct(**c) for c in s] for s in streams]
+    usable = []
+    for chunks in built:  # agents raises on some real streams (Mistral content arrays, error objects)
+        try:
+            _run_async(agents, chunks)
+            usable.append(chunks)
+        except Exception:
+            continue
+    n_chunks = sum(len(s) for s in usable)
+
+    def ours() -> None:
+        for chunks in usable:
+            _run_async(ChatCmplStreamHandler.handle_stream, chunks)
+
+    def theirs() -> None:
+        for chunks in usable:
+            _run_async(agents, chunks)
+
+    t = _alternate({"ours": ours, "agents": theirs}, rounds)
+    return [
+        (
+            f"typed path, {len(usable)} streams agents can run ({n_chunks} chunks)",
+            f"ours {_us(t['ours'], n_chunks)}/chunk, agents {_us(t['agents'], n_chunks)}/chunk"
+            f" → ours is {t['agents'] / t['ours']:.2f}× faster",
+        )
+    ]
+
+
+def _floor(body: bytes) -> bytes:
+    """Parse each chunk and write one event per chunk with the same json module: the least any bridge does."""
+    out = []
+    for frame in body.split(b"\n\n"):
+        if not frame.startswith(b"data: {"):
+            continue
+        chunk = json.loads(frame[6:])
+        delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
+        event = {
+            "type": "response.output_text.delta",
+            "item_id": "msg_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": delta.get("content") or "",
+            "logprobs": [],
+            "sequence_number": len(out),
+        }
+        out.append(b"event: response.output_text.delta\ndata: " + json.dumps(event).encode() + b"\n\n")
+    return b"".join(out)
+
+
+def _agents_wire(agents: Callable[..., AsyncIterator[Any]], body: bytes) -> bytes:
+    async def run() -> bytes:
+        chunks = [
+            ChatCompletionChunk.construct(**json.loads(f[6:]))
+            for f in body.split(b"\n\n")
+            if f.startswith(b"data: {")
+        ]
+        out = []
+        async for event in agents(_placeholder(), _aiter(chunks)):
+            out.append(f"event: {event.type}\ndata: {event.model_dump_json()}\n\n".encode())
+        return b"".join(out)
+
+    return asyncio.run(run())
+
+
+def wire_path(streams: list[list[dict[str, Any]]], rounds: int) -> list[tuple[str, str]]:
+    bodies = [b"".join(map(encode_chat_sse, s)) + b"data: [DONE]\n\n" for s in streams]
+    n_chunks = sum(len(s) for s in streams)
+    contestants: dict[str, Callable[[], Any]] = {
+        "floor": lambda: [_floor(b) for b in bodies],
+        "ours": lambda: [b"".join(translate_sse([b], ids=SequentialIds())) for b in bodies],
+    }
+    rows = []
+    agents = _agents_handler()
+    agent_bodies = []
+    if agents is not None:
+        for body in bodies:
+            try:
+                _agents_wire(agents, body)
+                agent_bodies.append(body)
+            except Exception:
+                continue
+    t = _alternate(contestants, rounds)
+    rows.append(
+        (
+            f"wire path, all {len(bodies)} streams ({n_chunks} chunks)",
+            f"ours {_us(t['ours'], n_chunks)}/chunk, floor {_us(t['floor'], n_chunks)}/chunk"
+            f" → ours is {t['ours'] / t['floor']:.2f}× the floor",
+        )
+    )
+    if agents is not None:
+        subset_chunks = sum(b.count(b"\n\ndata: {") + 1 for b in agent_bodies)
+        t2 = _alternate(
+            {
+                "ours": lambda: [b"".join(translate_sse([b])) for b in agent_bodies],
+                "agents": lambda: [_agents_wire(agents, b) for b in agent_bodies],
+            },
+            rounds,
+        )
+        rows.append(
+            (
+                f"wire path vs agents end to end, {len(agent_bodies)} streams (~{subset_chunks} chunks)",
+                f"ours {_us(t2['ours'], subset_chunks)}/chunk, "
+                f"agents {_us(t2['agents'], subset_chunks)}/chunk"
+                f" → ours is {t2['agents'] / t2['ours']:.2f}× faster",
+            )
+        )
+    return rows
+
+
+# ------------------------------------------------------------------------------------- synthetic streams
+
+
+def _synthetic(kind: str, n: int) -> list[dict[str, Any]]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    if kind == "text":
+        body = [chunk({"content": "abcd"}) for _ in range(n)]
+    elif kind == "reasoning":
+        body = [chunk({"reasoning_content": "abcd"}) for _ in range(n)]
+    else:
+        head = chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": '{"x":"'},
+                    }
+                ]
+            }
+        )
+        body = [head] + [
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": "abcd"}}]}) for _ in range(n)
+        ]
+        body.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}))
+    return [*body, chunk({}, "stop")]
+
+
+def _translate_dicts(chunks: list[dict[str, Any]]) -> None:
+    handler = ChatCmplStreamHandler(ids=SequentialIds())
+    for c in chunks:
+        handler.feed_dicts(c)
+    handler.finish_dicts()
+
+
+def scaling(rounds: int) -> list[tuple[str, str]]:
+    rows = []
+    for kind in ("text", "reasoning", "tool arguments"):
+        per_delta = {}
+        for n in (1_000, 10_000, 100_000):
+            chunks, reps = _synthetic(kind, n), max(1, 100_000 // n)
+
+            def run(chunks: list[dict[str, Any]] = chunks, reps: int = reps) -> None:
+                for _ in range(reps):
+                    _translate_dicts(chunks)
+
+            t = _alternate({"x": run}, max(3, rounds // 2))["x"]
+            per_delta[n] = t / reps / n * 1e6
+        rows.append(
+            (
+                f"scaling, {kind}",
+                ", ".join(f"{n // 1000}k: {v:.2f} µs/delta" for n, v in per_delta.items())
+                + f" → 100k/1k = {per_delta[100_000] / per_delta[1_000]:.2f}",
+            )
+        )
+    return rows
+
+
+def memory() -> list[tuple[str, str]]:
+    chunks = _synthetic("text", 100_000)
+    text_bytes = 4 * 100_000
+    gc.collect()
+    tracemalloc.start()
+    _translate_dicts(chunks)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return [
+        (
+            "memory, 100k text deltas",
+            f"peak {peak / 1e6:.2f} MB for {text_bytes / 1e6:.2f} MB of text → {peak / text_bytes:.2f}×",
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--write", action="store_true", help="also write benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    streams = _corpus()
+    rows = (
+        typed_path(streams, args.rounds) + wire_path(streams, args.rounds) + scaling(args.rounds) + memory()
+    )
+    width = max(len(name) for name, _ in rows)
+    table = "\n".join(f"| {name:<{width}} | {value} |" for name, value in rows)
+    title = f"result (median of {args.rounds} alternating rounds)"
+    header = f"| {'benchmark':<{width}} | {title} |\n|{'-' * (width + 2)}|---|"
+    print(header + "\n" + table)
+    if args.write:
+        _write_results(header + "\n" + table, argv)
+    return 0
+
+
+def _write_results(table: str, argv: list[str] | None) -> None:
+    import openai
+
+    try:
+        import agents
+
+        agents_version = getattr(agents, "__version__", "installed")
+    except ImportError:
+        agents_version = "not installed"
+    machine = (
+        f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
+        f"openai {openai.__version__}, openai-agents {agents_version}"
+    )
+    text = (
+        "# Benchmark results\n\n"
+        f"- date: {datetime.date.today().isoformat()}\n"
+        f"- machine: {machine}\n"
+        f"- command: `nox -s benchmarks` (`python benchmarks/run.py {' '.join(argv or sys.argv[1:])}`)\n\n"
+        f"{table}\n"
+    )
+    (Path(__file__).parent / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
