@@ -20,6 +20,7 @@ from ._sse import (
     read_chunk_body,
     read_chunk_file,
 )
+from ._wire import atranslate_sse, translate_sse
 
 __all__ = [
     "ChatCmplStreamHandler",
