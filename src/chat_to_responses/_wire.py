@@ -15,48 +15,67 @@ from ._sse import ChatSSEDecoder, encode_sse
 from ._translator import StreamTranslator
 
 
+class _Pipe:
+    """Decoder + translator + framing: bytes of the upstream body in, bytes of Responses frames out."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._translator = StreamTranslator(**options)
+        self._decoder = ChatSSEDecoder()
+
+    @property
+    def done(self) -> bool:
+        return self._translator.done
+
+    def push(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        for chunk in self._decoder.decode(data):
+            out.extend(map(encode_sse, self._translator.feed(chunk)))
+            if self._translator.done:
+                break
+        return b"".join(out)
+
+    def end(self, error: BaseException | None = None) -> bytes:
+        frames = b"" if error is not None or self.done else self._drain_decoder()
+        return frames + b"".join(map(encode_sse, self._translator.finish(error=error)))
+
+    def _drain_decoder(self) -> bytes:
+        out: list[bytes] = []
+        for chunk in self._decoder.flush():
+            out.extend(map(encode_sse, self._translator.feed(chunk)))
+        return b"".join(out)
+
+
 def translate_sse(body: Iterable[bytes], **options: Any) -> Iterator[bytes]:
     """Translate a Chat Completions SSE body, piece by piece, into Responses SSE frames.
 
     ``body`` yields the upstream's bytes as they arrive (any split); each yielded value is the frames
     produced by one piece, ready to write. Options are those of ``ChatCmplStreamHandler``.
     """
-    translator = StreamTranslator(**options)
-    decoder = ChatSSEDecoder()
+    pipe = _Pipe(options)
     try:
         for data in body:
-            frames = _frames(translator, decoder.decode(data))
+            frames = pipe.push(data)
             if frames:
                 yield frames
-            if translator.done:
+            if pipe.done:
                 return
     except Exception as exc:
-        yield b"".join(map(encode_sse, translator.finish(error=exc)))
+        yield pipe.end(exc)
         return
-    yield _frames(translator, decoder.flush()) + b"".join(map(encode_sse, translator.finish()))
+    yield pipe.end()
 
 
 async def atranslate_sse(body: AsyncIterable[bytes], **options: Any) -> AsyncIterator[bytes]:
     """The async twin of :func:`translate_sse` (e.g. over ``httpx.Response.aiter_raw()``)."""
-    translator = StreamTranslator(**options)
-    decoder = ChatSSEDecoder()
+    pipe = _Pipe(options)
     try:
         async for data in body:
-            frames = _frames(translator, decoder.decode(data))
+            frames = pipe.push(data)
             if frames:
                 yield frames
-            if translator.done:
+            if pipe.done:
                 return
     except Exception as exc:
-        yield b"".join(map(encode_sse, translator.finish(error=exc)))
+        yield pipe.end(exc)
         return
-    yield _frames(translator, decoder.flush()) + b"".join(map(encode_sse, translator.finish()))
-
-
-def _frames(translator: StreamTranslator, chunks: list[dict[str, Any]]) -> bytes:
-    out: list[bytes] = []
-    for chunk in chunks:
-        out.extend(map(encode_sse, translator.feed(chunk)))
-        if translator.done:
-            break
-    return b"".join(out)
+    yield pipe.end()
