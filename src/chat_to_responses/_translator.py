@@ -158,7 +158,7 @@ class StreamTranslator:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
         self._ids: IdFactory = ids or random_id
-        self._reasoning_mode = reasoning
+        self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
         self._template = dict(response or {})
         template_id = self._template.get("id")
@@ -246,10 +246,8 @@ class StreamTranslator:
     def _apply(self, view: c.ChunkView) -> None:
         if view.model and not self._model:
             self._model = view.model  # Azure's first chunk has model ""
-        if view.usage is not None:
-            self._usage = (
-                view.usage
-            )  # the last non-null usage wins (Groq sends it twice, Neon on every chunk)
+        if view.usage is not None:  # the last non-null usage wins (Groq sends it twice, Neon every chunk)
+            self._usage = view.usage
         if view.citations:
             self._citations = view.citations
         logprobs = view.logprobs
@@ -274,7 +272,7 @@ class StreamTranslator:
     def _on_other(self, kind: str, value: Any) -> None:
         self._release_think()
         if kind == c.REASONING:
-            self._append_reasoning(value, summary=self._reasoning_mode == "summary")
+            self._append_reasoning(value, summary=self._raw_as_summary)
         elif kind == c.SUMMARY:
             self._append_reasoning(value, summary=True)
         elif kind == c.CARRIER:
@@ -293,7 +291,7 @@ class StreamTranslator:
         self._held_logprobs = []
         for kind, piece in think.feed(text):
             if kind == c.REASONING:
-                self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
+                self._append_reasoning(piece, summary=self._raw_as_summary)
             else:
                 self._append_to_message("output_text", piece, held)
                 held = []
@@ -310,7 +308,7 @@ class StreamTranslator:
         held, self._held_logprobs = self._held_logprobs, []
         for kind, piece in think.flush():
             if kind == c.REASONING:
-                self._append_reasoning(piece, summary=self._reasoning_mode == "summary")
+                self._append_reasoning(piece, summary=self._raw_as_summary)
             else:
                 self._append_to_message("output_text", piece, held)
         if think.done:
