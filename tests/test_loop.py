@@ -1,0 +1,435 @@
+"""The tool loop, through the real AsyncOpenAI client over a scripted multi-turn upstream.
+
+Each test checks what the loop sends (the request bodies the replay transport captured) as well as
+what it returns.
+"""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import openai
+import pytest
+from pydantic import BaseModel
+
+from chat_to_responses import (
+    ChatCompletionStreamHandler,
+    MaxIterationsReached,
+    RunCompleted,
+    RunFailed,
+    StreamEvent,
+    ToolCall,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallStarted,
+    ToolResult,
+    UpstreamError,
+    args_from_tool_call,
+    read_chunk_file,
+    stream_until_user_input,
+    stream_until_user_input_events,
+)
+from chat_to_responses.testing import ErrorTurn, ReplayTransport, StreamTurn
+
+CORPUS = Path(__file__).parent.parent / "fixtures" / "chat-streams"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _client(transport: ReplayTransport) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key="test",
+        base_url="http://upstream.test/v1",
+        http_client=httpx.AsyncClient(transport=transport),
+        max_retries=0,
+    )
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
+
+
+def _text_turn(text: str) -> list[dict[str, Any]]:
+    usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    return [_chunk({"role": "assistant", "content": text}), _chunk({}, "stop", usage=usage)]
+
+
+def _calls_turn(*calls: tuple[str, str, str], trailing: int = 0) -> list[dict[str, Any]]:
+    """Tool calls, each whole in its own chunk, then ``trailing`` chunks of nothing before the finish."""
+    chunks = [
+        _chunk(
+            {
+                "tool_calls": [
+                    {"index": i, "id": cid, "type": "function", "function": {"name": n, "arguments": a}}
+                ]
+            }
+        )
+        for i, (cid, n, a) in enumerate(calls)
+    ]
+    chunks += [_chunk({}) for _ in range(trailing)]
+    return [*chunks, _chunk({}, "tool_calls")]
+
+
+async def _echo(tool_call: ToolCall, context: Any) -> str:
+    return f"echo {tool_call.function.arguments}"
+
+
+TOOL = {"type": "function", "function": {"name": "echo", "parameters": {"type": "object", "properties": {}}}}
+
+
+async def test_three_slow_tools_run_concurrently_while_the_model_streams() -> None:
+    running, peak, frames_at_start = [0], [0], []
+
+    async def slow(tool_call: ToolCall, context: Any) -> str:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        frames_at_start.append(transport.streams[0].frames_sent)
+        await anyio.sleep(0.3)
+        running[0] -= 1
+        return "done"
+
+    turn1 = StreamTurn(
+        _calls_turn(("a", "slow", "{}"), ("b", "slow", "{}"), ("c", "slow", "{}"), trailing=5), delay=0.01
+    )
+    transport = ReplayTransport([turn1, _text_turn("all done")])
+    tool = {**TOOL, "function": {**TOOL["function"], "name": "slow"}}
+    async with _client(transport) as client:
+        result = await stream_until_user_input(
+            [{"role": "user", "content": "go"}], "m", client, tools=[tool], tool_invokers={"slow": slow}
+        )
+    assert peak[0] == 3  # all three ran at once (the seed ran them one after another)
+    # The first tool started while the model was still streaming: 10 chunks + [DONE] were to come.
+    assert frames_at_start[0] < 5
+    tool_messages = [m for m in result.to_input_list() if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_messages] == ["a", "b", "c"]  # results in call order
+
+
+async def test_openai_parallel_calls_replay_as_one_assistant_message() -> None:
+    turn1 = read_chunk_file(CORPUS / "openai" / "parallel_tool_calls_two.jsonl")
+    transport = ReplayTransport([turn1, _text_turn("Sunny, and AAPL is up.")])
+    invokers = {"GetWeatherArgs": _echo, "get_stock_price": _echo}
+    async with _client(transport) as client:
+        result = await stream_until_user_input(
+            [{"role": "user", "content": "weather and stock?"}], "gpt-4o", client, tool_invokers=invokers
+        )
+    second = transport.request_bodies[1]["messages"]
+    assert [m["role"] for m in second] == ["user", "assistant", "tool", "tool"]
+    assistant = second[1]
+    assert [c["function"]["name"] for c in assistant["tool_calls"]] == ["GetWeatherArgs", "get_stock_price"]
+    assert "reasoning_content" not in assistant  # nothing OpenAI did not send
+    assert [m["tool_call_id"] for m in second[2:]] == [c["id"] for c in assistant["tool_calls"]]
+    assert result.to_input_list()[-1] == {"role": "assistant", "content": "Sunny, and AAPL is up."}
+    assert result.status == "completed"
+    assert len(result.usages) == 2
+    kinds = [item["type"] for item in result.items]
+    assert kinds == [
+        "function_call",
+        "function_call",
+        "function_call_output",
+        "function_call_output",
+        "message",
+    ]
+
+
+async def test_deepseek_reasoning_content_is_passed_back_on_the_tool_turn() -> None:
+    turn1 = read_chunk_file(CORPUS / "deepseek" / "reasoner_tool_call.jsonl")
+    transport = ReplayTransport([turn1, _text_turn("It is 20°C.")])
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "weather?"}],
+            "deepseek-reasoner",
+            client,
+            fallback_invoker=lambda n: _echo,
+        )
+    assistant = transport.request_bodies[1]["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["tool_calls"]
+    assert assistant["reasoning_content"]  # DeepSeek rejects the next turn without it
+
+
+async def test_gemini_thought_signature_is_sent_back_on_its_call() -> None:
+    turn1 = read_chunk_file(CORPUS / "google" / "gemini_compat_parallel_tools_no_index_SELF_AUTHORED.jsonl")
+    transport = ReplayTransport([turn1, _text_turn("Paris 20, Tokyo 25.")])
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "weather?"}],
+            "gemini-3",
+            client,
+            tool_invokers={"get_weather": _echo},
+        )
+    calls = transport.request_bodies[1]["messages"][1]["tool_calls"]
+    assert calls[0]["extra_content"] == {"google": {"thought_signature": "<signature-placeholder>"}}
+    assert "extra_content" not in calls[1]
+
+
+async def test_anthropic_thinking_blocks_are_sent_back_with_their_signature() -> None:
+    turn1 = [
+        _chunk(
+            {
+                "reasoning_content": "Let me check.",
+                "thinking_blocks": [{"type": "thinking", "thinking": "Let me check."}],
+            }
+        ),
+        _chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-abc"}]}),
+        *_calls_turn(("toolu_1", "echo", '{"x":1}')),
+    ]
+    transport = ReplayTransport([turn1, _text_turn("ok")])
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "hi"}], "claude", client, tools=[TOOL], tool_invokers={"echo": _echo}
+        )
+    assistant = transport.request_bodies[1]["messages"][1]
+    assert assistant["thinking_blocks"] == [
+        {"type": "thinking", "thinking": "Let me check.", "signature": "sig-abc"}
+    ]
+
+
+async def test_unknown_tool_and_invalid_json_are_told_to_the_model() -> None:
+    turn1 = _calls_turn(("a", "nope", "{}"), ("b", "echo", "{not json"))
+    transport = ReplayTransport([turn1, _text_turn("sorry")])
+    events = []
+    async with (
+        _client(transport) as client,
+        aclosing(
+            stream_until_user_input_events(
+                [{"role": "user", "content": "hi"}], "m", client, tools=[TOOL], tool_invokers={"echo": _echo}
+            )
+        ) as stream,
+    ):
+        events = [e async for e in stream]
+    failed = [e for e in events if isinstance(e, ToolCallFailed)]
+    assert [type(e.exception).__name__ for e in failed] == ["UnknownToolError", "ToolInputError"]
+    told = [m["content"] for m in transport.request_bodies[1]["messages"] if m["role"] == "tool"]
+    assert "Unknown tool 'nope'" in told[0]
+    assert "Available tools: echo" in told[0]
+    assert "Invalid JSON arguments for tool 'echo'" in told[1]
+    assert isinstance(events[-1], RunCompleted)
+
+
+@pytest.mark.parametrize("mode", ["emit", "raise", "abort"])
+async def test_tool_exception_modes(mode: str) -> None:
+    async def boom(tool_call: ToolCall, context: Any) -> str:
+        raise KeyError("missing-thing")
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("recovered")])
+    async with _client(transport) as client:
+        call = stream_until_user_input(
+            [{"role": "user", "content": "hi"}],
+            "m",
+            client,
+            tools=[TOOL],
+            tool_invokers={"echo": boom},
+            on_tool_error=mode,  # type: ignore[arg-type]
+        )
+        if mode == "emit":
+            result = await call
+            told = next(m for m in transport.request_bodies[1]["messages"] if m["role"] == "tool")["content"]
+            assert told == "Tool 'echo' raised KeyError: 'missing-thing'"
+            assert result.to_input_list()[-1]["content"] == "recovered"
+        else:
+            with pytest.raises(KeyError) as info:
+                await call
+            assert len(transport.request_bodies) == 1  # nothing was sent after the failure
+            if mode == "abort":
+                assert info.value.result.messages[-1]["tool_calls"][0]["id"] == "a"  # type: ignore[attr-defined]
+
+
+async def test_tool_timeout_is_reported() -> None:
+    async def forever(tool_call: ToolCall, context: Any) -> str:
+        await anyio.sleep(30)
+        return "never"
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    async with _client(transport) as client:
+        with anyio.fail_after(5):
+            await stream_until_user_input(
+                [{"role": "user", "content": "hi"}],
+                "m",
+                client,
+                tools=[TOOL],
+                tool_invokers={"echo": forever},
+                tool_timeout=0.1,
+            )
+    told = next(m for m in transport.request_bodies[1]["messages"] if m["role"] == "tool")["content"]
+    assert "timed out after 0.1 s" in told
+
+
+async def test_structured_results_are_sent_as_json() -> None:
+    class Weather(BaseModel):
+        city: str
+        temp: int
+
+    results: dict[str, Any] = {
+        "d": {"a": 1, "é": "ü"},
+        "l": [1, 2],
+        "m": Weather(city="Paris", temp=20),
+        "r": ToolResult("plain", {"k": 1}),
+    }
+
+    async def structured(tool_call: ToolCall, context: Any) -> Any:
+        return results[args_from_tool_call(tool_call)["k"]]
+
+    turn1 = _calls_turn(*[(k, "echo", f'{{"k":"{k}"}}') for k in results])
+    transport = ReplayTransport([turn1, _text_turn("ok")])
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "hi"}], "m", client, tools=[TOOL], tool_invokers={"echo": structured}
+        )
+    told = [m["content"] for m in transport.request_bodies[1]["messages"] if m["role"] == "tool"]
+    assert told == ['{"a": 1, "é": "ü"}', "[1, 2]", '{"city":"Paris","temp":20}', "plain"]
+
+
+async def test_max_iterations_carries_the_conversation() -> None:
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _calls_turn(("b", "echo", "{}"))])
+    async with _client(transport) as client:
+        with pytest.raises(MaxIterationsReached) as info:
+            await stream_until_user_input(
+                [{"role": "user", "content": "hi"}],
+                "m",
+                client,
+                tools=[TOOL],
+                tool_invokers={"echo": _echo},
+                max_iterations=2,
+            )
+    messages = info.value.result.messages  # type: ignore[union-attr]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant", "tool"]
+
+
+async def test_length_truncated_answer_ends_incomplete_with_its_text() -> None:
+    turn = read_chunk_file(CORPUS / "deepseek" / "chat_finish_length.jsonl")
+    transport = ReplayTransport([turn])
+    async with _client(transport) as client:
+        result = await stream_until_user_input(
+            [{"role": "user", "content": "write"}], "deepseek-chat", client
+        )
+    assert result.status == "incomplete"
+    assert result.incomplete_reason == "max_output_tokens"
+    assert len(result.to_input_list()[-1]["content"]) > 100
+
+
+async def test_upstream_failure_mid_stream_keeps_the_conversation() -> None:
+    turn = read_chunk_file(CORPUS / "groq" / "gptoss_error_event_midstream.jsonl")
+    transport = ReplayTransport([turn])
+    async with _client(transport) as client:
+        with pytest.raises(UpstreamError, match="Tool call validation failed") as info:
+            await stream_until_user_input([{"role": "user", "content": "hi"}], "gpt-oss", client)
+    assert info.value.result.messages == [{"role": "user", "content": "hi"}]  # type: ignore[attr-defined]
+
+
+async def test_http_error_before_the_stream_is_run_failed() -> None:
+    transport = ReplayTransport(
+        [ErrorTurn(400, {"error": {"message": "bad model", "type": "invalid_request_error"}})]
+    )
+    async with _client(transport) as client:
+        events = [
+            e async for e in stream_until_user_input_events([{"role": "user", "content": "hi"}], "m", client)
+        ]
+    assert isinstance(events[-1], RunFailed)
+    assert isinstance(events[-1].exception, openai.BadRequestError)
+    assert events[-1].result is not None
+
+
+async def test_breaking_out_closes_the_upstream_stream_at_once() -> None:
+    turn = StreamTurn(read_chunk_file(CORPUS / "openai" / "text_usage_service_tier_obfuscation.jsonl"))
+    transport = ReplayTransport([turn])
+    async with _client(transport) as client:
+        async with aclosing(
+            stream_until_user_input_events([{"role": "user", "content": "hi"}], "m", client)
+        ) as events:
+            async for event in events:
+                if isinstance(event, StreamEvent) and event.event.type == "response.output_text.delta":
+                    break
+        assert transport.streams[0].closed_early
+
+
+async def test_cancelling_the_consumer_closes_the_upstream_and_keeps_the_run() -> None:
+    turn = StreamTurn(
+        read_chunk_file(CORPUS / "openai" / "text_usage_service_tier_obfuscation.jsonl"), delay=0.01
+    )
+    transport = ReplayTransport([turn])
+    caught: list[BaseException] = []
+    async with _client(transport) as client:
+
+        async def consume() -> None:
+            try:
+                await stream_until_user_input([{"role": "user", "content": "hi"}], "m", client)
+            except anyio.get_cancelled_exc_class() as exc:
+                caught.append(exc)
+                raise
+
+        with anyio.move_on_after(0.2):
+            await consume()
+    assert transport.streams[0].closed_early
+    assert caught[0].result.messages == [{"role": "user", "content": "hi"}]  # type: ignore[attr-defined]
+
+
+async def test_seed_style_handler_and_callback() -> None:
+    class Collector(ChatCompletionStreamHandler):
+        def __init__(self) -> None:
+            self.deltas: list[str] = []
+            self.args: list[str] = []
+
+        async def on_content_delta(self, event: Any) -> None:
+            self.deltas.append(event.delta)
+
+        async def on_tool_calls_function_arguments_done(self, event: Any) -> None:
+            self.args.append(event.arguments)
+
+    outputs: list[tuple[str, str]] = []
+
+    async def callback(tool_call: ToolCall, output: str) -> None:
+        outputs.append((tool_call.id, output))
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", '{"q":1}')), _text_turn("Hello there")])
+    handler = Collector()
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "hi"}],
+            "m",
+            client,
+            stream_handler=handler,
+            tools=[TOOL],
+            tool_invokers={"echo": _echo},
+            tool_call_output_callback=callback,
+        )
+    assert "".join(handler.deltas) == "Hello there"
+    assert handler.args == ['{"q":1}']
+    assert outputs == [("a", 'echo {"q":1}')]
+
+
+async def test_events_order_for_one_tool_turn() -> None:
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    async with _client(transport) as client:
+        events = [
+            e
+            async for e in stream_until_user_input_events(
+                [{"role": "user", "content": "hi"}], "m", client, tools=[TOOL], tool_invokers={"echo": _echo}
+            )
+        ]
+    names = [type(e).__name__ for e in events if not isinstance(e, StreamEvent)]
+    assert names == [
+        "IterationStarted",
+        "IterationCompleted",
+        "ToolCallStarted",
+        "ToolCallCompleted",
+        "IterationStarted",
+        "IterationCompleted",
+        "RunCompleted",
+    ]
+    completed = next(e for e in events if isinstance(e, ToolCallCompleted))
+    assert completed.result.content == "echo {}"
+    assert isinstance(next(e for e in events if isinstance(e, ToolCallStarted)).tool_call, ToolCall)
