@@ -56,6 +56,12 @@ __all__ = [
     "IterationCompleted",
     "IterationStarted",
     "LifecycleEvent",
+    "MCPConnectionError",
+    "MCPServerConfig",
+    "MCPToolCallError",
+    "MCPToolTimeoutError",
+    "MCPToolset",
+    "MCPToolsetError",
     "MaxIterationsReached",
     "PydanticToolConfig",
     "ResponsesStreamHandler",
@@ -78,6 +84,7 @@ __all__ = [
     "args_from_tool_call",
     "atranslate",
     "atranslate_sse",
+    "build_mcp_tools_and_invokers",
     "build_pydantic_tools_and_invokers",
     "decode_carriers",
     "encode_sse",
@@ -97,3 +104,28 @@ __all__ = [
     "translate",
     "translate_sse",
 ]
+
+# MCP tools need the optional `mcp` package (the [mcp] extra): imported on first use.
+_MCP_NAMES = frozenset(
+    {
+        "MCPConnectionError",
+        "MCPServerConfig",
+        "MCPToolCallError",
+        "MCPToolTimeoutError",
+        "MCPToolset",
+        "MCPToolsetError",
+        "build_mcp_tools_and_invokers",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _MCP_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from . import _mcp_tools
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        raise ModuleNotFoundError(
+            f"{name} needs the mcp package: pip install 'chat-to-responses[mcp]'"
+        ) from exc
+    return getattr(_mcp_tools, name)
