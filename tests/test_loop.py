@@ -433,3 +433,60 @@ async def test_events_order_for_one_tool_turn() -> None:
     completed = next(e for e in events if isinstance(e, ToolCallCompleted))
     assert completed.result.content == "echo {}"
     assert isinstance(next(e for e in events if isinstance(e, ToolCallStarted)).tool_call, ToolCall)
+
+
+async def test_pydantic_tool_with_title_field_and_default_through_the_loop() -> None:
+    from chat_to_responses import PydanticToolConfig, build_pydantic_tools_and_invokers
+
+    class CreateIssue(BaseModel):
+        """Open an issue."""
+
+        title: str
+        priority: int = 3
+
+    seen: list[CreateIssue] = []
+
+    async def create(issue: CreateIssue, context: Any) -> dict[str, Any]:
+        seen.append(issue)
+        return {"created": issue.title, "priority": issue.priority}
+
+    tools, invokers = build_pydantic_tools_and_invokers([PydanticToolConfig(CreateIssue, create)])
+    turn1 = _calls_turn(
+        ("a", "create_issue", '{"title": "Crash", "priority": null}'), ("b", "create_issue", "{}")
+    )
+    transport = ReplayTransport([turn1, _text_turn("done")])
+    async with _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "file it"}], "m", client, tools=tools, tool_invokers=invokers
+        )
+    sent_schema = transport.request_bodies[0]["tools"][0]["function"]["parameters"]
+    assert "title" in sent_schema["properties"]  # the seed deleted this field
+    assert seen == [CreateIssue(title="Crash", priority=3)]  # null → the default
+    told = [m["content"] for m in transport.request_bodies[1]["messages"] if m["role"] == "tool"]
+    assert told[0] == '{"created": "Crash", "priority": 3}'
+    assert "title" in told[1]  # the validation error names the missing field, for the model to retry
+
+
+async def test_mcp_stdio_tool_through_the_loop() -> None:
+    import sys
+
+    from chat_to_responses import MCPServerConfig, MCPToolset
+
+    server = Path(__file__).parent / "mcp_servers" / "demo_server.py"
+    config = MCPServerConfig(command=sys.executable, args=[str(server), "stdio"], server_label="demo")
+    turn1 = _calls_turn(("a", "demo__add", '{"a": 2, "b": 3}'), ("b", "demo__echo_meta", "{}"))
+    transport = ReplayTransport([turn1, _text_turn("5")])
+    async with MCPToolset([config]) as toolset, _client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "add"}],
+            "m",
+            client,
+            tools=toolset.tools,
+            tool_invokers=toolset.invokers,
+            context={"user": "u-1"},
+        )
+    names = [t["function"]["name"] for t in transport.request_bodies[0]["tools"]]
+    assert "demo__add" in names
+    told = [m["content"] for m in transport.request_bodies[1]["messages"] if m["role"] == "tool"]
+    assert "5" in told[0]
+    assert "u-1" in told[1]  # the run's context reached the MCP server in _meta
