@@ -135,6 +135,8 @@ async def test_openai_parallel_calls_replay_as_one_assistant_message() -> None:
     assert result.to_input_list()[-1] == {"role": "assistant", "content": "Sunny, and AAPL is up."}
     assert result.status == "completed"
     assert len(result.usages) == 2
+    assert result.usages[1].prompt_tokens == 5  # chat usage objects, as the seed returned
+    assert result.usages[1].total_tokens == 7
     kinds = [item["type"] for item in result.items]
     assert kinds == [
         "function_call",

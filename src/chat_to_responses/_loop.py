@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 import anyio
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletionChunk
+from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import ResponseStreamEvent
 from pydantic import BaseModel
 
@@ -84,7 +85,7 @@ class ToolCallFailed:
 @dataclass(frozen=True)
 class IterationCompleted:
     index: int
-    usage: Any  # openai.types.responses.ResponseUsage | None
+    usage: CompletionUsage | None  # chat usage, as in the seed
     assistant_message: dict[str, Any]
     status: str = "completed"
 
@@ -141,13 +142,13 @@ class StreamResult:
 
     ``to_input_list()`` is the chat messages ready for the next request; ``items`` the same run as
     Responses items (each turn's output items, then its ``function_call_output`` items); ``usages`` one
-    ``ResponseUsage`` per model turn that reported one; ``status`` ``completed`` or ``incomplete`` (the
+    chat ``CompletionUsage`` per model turn that reported one (as in the seed); ``status`` ``completed`` or ``incomplete`` (the
     last answer was cut by ``length``/``content_filter``: its text is kept).
     """
 
     messages: list[dict[str, Any]]
     model: str
-    usages: list[Any] = field(default_factory=list)
+    usages: list[CompletionUsage] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
     status: str = "completed"
     incomplete_reason: str | None = None
@@ -207,6 +208,21 @@ def tool_output_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _completion_usage(usage: Any) -> CompletionUsage | None:
+    """Responses usage back to the chat usage the seed reported (same counts, chat field names)."""
+    if usage is None:
+        return None
+    return CompletionUsage.model_validate(
+        {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": usage.input_tokens_details.cached_tokens},
+            "completion_tokens_details": {"reasoning_tokens": usage.output_tokens_details.reasoning_tokens},
+        }
+    )
 
 
 def _as_tool_result(value: Any) -> ToolResult:
@@ -415,7 +431,7 @@ class _Turn:
         self, terminal: Any, group: anyio.abc.TaskGroup
     ) -> AsyncGenerator[LifecycleEvent, None]:
         result = self._result
-        usage = getattr(terminal, "usage", None)
+        usage = _completion_usage(getattr(terminal, "usage", None))
         if usage is not None:
             result.usages.append(usage)
         result.items.extend(self._output)
