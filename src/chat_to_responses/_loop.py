@@ -142,8 +142,8 @@ class StreamResult:
 
     ``to_input_list()`` is the chat messages ready for the next request; ``items`` the same run as
     Responses items (each turn's output items, then its ``function_call_output`` items); ``usages`` one
-    chat ``CompletionUsage`` per model turn that reported one (as in the seed); ``status`` ``completed`` or ``incomplete`` (the
-    last answer was cut by ``length``/``content_filter``: its text is kept).
+    chat ``CompletionUsage`` per model turn that reported one (as in the seed); ``status`` ``completed``
+    or ``incomplete`` (the last answer was cut by ``length``/``content_filter``: its text is kept).
     """
 
     messages: list[dict[str, Any]]
