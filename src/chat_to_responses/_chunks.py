@@ -4,8 +4,8 @@ Every provider quirk from ``provider-quirks.md`` is mapped here, so the state ma
 ``_translator.py`` never asks "is this Gemini?". A chunk may be a raw ``dict`` (real chunks often fail SDK
 validation: Azure ``object: ""``, Mistral content arrays, tool calls without ``index``, ``finish_reason:
 "eos"``, null usage fields) or an ``openai`` ``ChatCompletionChunk`` (whose provider extras such as
-``reasoning_content`` are reachable as attributes). Both are read through :func:`get`, never validated, and
-a field of the wrong type is ignored rather than trusted.
+``reasoning_content`` are reachable as attributes). Both are read through :func:`fields_of`, never
+validated, and a field of the wrong type is ignored rather than trusted.
 
 A view holds, for the selected choice, the *parts* of its delta in the order they are to be emitted:
 
@@ -22,10 +22,16 @@ A view holds, for the selected choice, the *parts* of its delta in the order the
 Reasoning is never duplicated: providers that send the same text in two fields (OpenRouter ``reasoning`` +
 ``reasoning_details``, Avian ``reasoning_content`` + ``reasoning_details``, LiteLLM ``reasoning_content`` +
 ``thinking_blocks``) contribute it once, from the first field in the order listed above.
+
+Nine chunks in ten carry one plain text, reasoning or tool-call fragment and nothing else.
+:func:`read_plain_part` answers those without building a view (about half the cost), and declines
+(``None``) whenever ``read_chunk`` could say anything more; the translator then asks ``read_chunk``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 Part = tuple[str, Any]
@@ -39,23 +45,29 @@ TOOL: Final = "tool"
 ANNOTATION: Final = "annotation"
 
 
-def get(obj: Any, key: str) -> Any:
-    """``obj[key]`` for a dict, the field or provider extra ``key`` of an SDK model; ``None`` when absent.
+def fields_of(obj: Any) -> Mapping[str, Any]:
+    """What can be read from a provider object: a dict itself, the fields and provider extras of an SDK model.
 
-    Models are read through ``__dict__`` and ``__pydantic_extra__``: ``getattr`` on a pydantic model for a
-    missing name goes through ``__getattr__`` and an exception, and most keys asked here are missing.
+    Read once per object, then looked up with ``.get``: ``getattr`` on a pydantic model for a missing name
+    goes through ``__getattr__`` and an exception, and most keys asked here are missing. An extra counts
+    only where the declared field is ``None``. Anything else (str, int, list, None…) has nothing to read.
     """
     if type(obj) is dict:
-        return obj.get(key)
+        return obj
     fields = getattr(obj, "__dict__", None)
     if fields is None:
-        return None  # str, int, list, None…: nothing to read
-    value = fields.get(key)
-    if value is None:
-        extra = getattr(obj, "__pydantic_extra__", None)
-        if extra:
-            value = extra.get(key)
-    return value
+        return _NOTHING
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if not extra:
+        return fields  # type: ignore[no-any-return]
+    merged = dict(fields)
+    for key, value in extra.items():
+        if merged.get(key) is None:
+            merged[key] = value
+    return merged
+
+
+_NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 def _str(value: Any) -> str | None:
@@ -108,26 +120,89 @@ class ChunkView:
         self.citations: list[str] | None = None
 
 
+def read_plain_part(chunk: Any, choice_index: int) -> Part | None:
+    """The fast path for nine chunks in ten: the one ``text``, ``reasoning`` or ``tool`` part of a chunk
+    that holds nothing else, or None when it may hold anything else (then ask :func:`read_chunk`).
+
+    When it answers, ``read_chunk`` would have returned a view with just that part: no finish reason,
+    usage, error, citations or logprobs (``model`` and ``created`` are not read: they matter only for the
+    first chunks, which the translator reads in full).
+    """
+    fields = fields_of(chunk)
+    choices = fields.get("choices")
+    if (
+        type(choices) is not list
+        or len(choices) != 1
+        or fields.get("error") is not None
+        or fields.get("usage") is not None
+        or fields.get("x_groq") is not None
+        or fields.get("citations")
+    ):
+        return None
+    choice = fields_of(choices[0])
+    index = choice.get("index")
+    delta_obj = choice.get("delta")
+    if (
+        (index if isinstance(index, int) else 0) != choice_index
+        or choice.get("finish_reason")
+        or choice.get("logprobs") is not None
+        or delta_obj is None
+    ):
+        return None
+    delta = fields_of(delta_obj)
+    if delta.get("refusal") or delta.get("annotations"):
+        return None
+    content, tool_calls = delta.get("content"), delta.get("tool_calls")
+    if tool_calls:
+        return _plain_tool_part(delta, content, tool_calls)
+    if _REASONING_FIELDS.isdisjoint(delta):
+        return (TEXT, content) if type(content) is str and content else None
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    if content or delta.get("reasoning_details") or delta.get("thinking_blocks"):
+        return None
+    return (REASONING, reasoning) if type(reasoning) is str and reasoning else None
+
+
+def _plain_tool_part(delta: Mapping[str, Any], content: Any, tool_calls: Any) -> Part | None:
+    """One tool call fragment and nothing else (how arguments stream), for :func:`read_plain_part`."""
+    if (
+        content
+        or type(tool_calls) is not list
+        or len(tool_calls) != 1
+        or not _REASONING_FIELDS.isdisjoint(delta)
+    ):
+        return None
+    fragment = _read_tool_call(tool_calls[0])
+    return None if fragment is None else (TOOL, fragment)
+
+
 def read_chunk(chunk: Any, choice_index: int) -> ChunkView:
     """Normalise one chunk. Never raises for a dict or SDK chunk, whatever its fields hold."""
     view = ChunkView()
-    error = get(chunk, "error")
+    fields = fields_of(chunk)
+    error = fields.get("error")
     if error is not None and error is not False:
         view.error = _read_error(error)
-    model = _str(get(chunk, "model"))
-    view.model = model or None
-    created = get(chunk, "created")
+    model = fields.get("model")
+    if isinstance(model, str) and model:
+        view.model = model
+    created = fields.get("created")
     if isinstance(created, int) and not isinstance(created, bool) and created > 0:
         view.created = created
-    view.usage = _read_usage(get(chunk, "usage"), get(chunk, "x_groq"))
-    citations = get(chunk, "citations")  # Perplexity repeats the full list on every chunk
+    usage, x_groq = fields.get("usage"), fields.get("x_groq")
+    if usage is not None or x_groq is not None:
+        view.usage = _read_usage(usage, x_groq)
+    citations = fields.get("citations")  # Perplexity repeats the full list on every chunk
     if isinstance(citations, list) and all(isinstance(c, str) for c in citations):
         view.citations = citations
-    for choice in _list(get(chunk, "choices")):
-        index = get(choice, "index")
-        # A choice without ``index`` (some gateways) is the only choice.
-        if (index if isinstance(index, int) else 0) == choice_index:
-            _read_choice(choice, view)
+    choices = fields.get("choices")
+    if isinstance(choices, list):
+        for choice in choices:
+            choice_fields = fields_of(choice)
+            index = choice_fields.get("index")
+            # A choice without ``index`` (some gateways) is the only choice.
+            if (index if isinstance(index, int) else 0) == choice_index:
+                _read_choice(choice_fields, view)
     return view
 
 
@@ -135,112 +210,134 @@ def _read_error(error: Any) -> dict[str, Any]:
     """A provider error object (``{"error": {...}}``, Groq ``event: error``, OpenRouter mid-stream)."""
     if isinstance(error, str):
         return {"message": error}
-    message = get(error, "message")
+    fields = fields_of(error)
+    message = fields.get("message")
     out: dict[str, Any] = {"message": message if isinstance(message, str) and message else repr(error)}
     for key in ("code", "type", "param", "status_code", "failed_generation"):
-        value = get(error, key)
+        value = fields.get(key)
         if value is not None:
             out[key] = value
     return out
 
 
-def _read_choice(choice: Any, view: ChunkView) -> None:
-    finish = get(choice, "finish_reason")
+# Most deltas carry none of these (one C-level check skips them all).
+_REASONING_FIELDS: Final = frozenset(
+    {"reasoning_content", "reasoning", "reasoning_details", "thinking_blocks"}
+)
+
+
+def _read_choice(choice: Mapping[str, Any], view: ChunkView) -> None:
+    finish = choice.get("finish_reason")
     if isinstance(finish, str) and finish:
         view.finish_reason = finish
-    delta = get(choice, "delta")
-    if delta is None:
-        delta = get(choice, "message")  # Writer's non-standard accumulator; only when there is no delta
-        if delta is None:
+    delta_obj = choice.get("delta")
+    if delta_obj is None:
+        delta_obj = choice.get("message")  # Writer's non-standard accumulator; only when there is no delta
+        if delta_obj is None:
             return  # Azure's trailing content_filter_offsets choice has no delta at all
-    _read_reasoning(delta, view.parts)
-    _read_content(get(delta, "content"), view.parts)
-    refusal = _str(get(delta, "refusal"))
-    if refusal:
-        view.parts.append((REFUSAL, refusal))
-    for raw in _list(get(delta, "tool_calls")):
-        fragment = _read_tool_call(raw)
-        if fragment is not None:
-            view.parts.append((TOOL, fragment))
-    for raw in _list(get(delta, "annotations")):
-        annotation = _read_annotation(raw)
-        if annotation is not None:
-            view.parts.append((ANNOTATION, annotation))
-    logprobs = get(choice, "logprobs")
+    delta = fields_of(delta_obj)
+    parts = view.parts
+    if not _REASONING_FIELDS.isdisjoint(delta):
+        _read_reasoning(delta, parts)
+    content = delta.get("content")
+    if type(content) is str:
+        if content:
+            parts.append((TEXT, content))
+    elif content is not None:
+        _read_content_parts(content, parts)
+    if delta.get("refusal") or delta.get("tool_calls") or delta.get("annotations"):  # SDK deltas hold Nones
+        _read_refusal_tools_annotations(delta, parts)
+    logprobs = choice.get("logprobs")
     if logprobs is not None:
-        content_logprobs = get(logprobs, "content")
+        content_logprobs = fields_of(logprobs).get("content")
         if isinstance(content_logprobs, list) and content_logprobs:
             view.logprobs = [_read_logprob(lp) for lp in content_logprobs]
 
 
-def _read_reasoning(delta: Any, parts: list[Part]) -> None:
-    text = _str(get(delta, "reasoning_content")) or _str(get(delta, "reasoning"))
-    details = _list(get(delta, "reasoning_details"))
-    has_summary = any(get(d, "type") == "reasoning.summary" for d in details)
+def _read_refusal_tools_annotations(delta: Mapping[str, Any], parts: list[Part]) -> None:
+    refusal = _str(delta.get("refusal"))
+    if refusal:
+        parts.append((REFUSAL, refusal))
+    for raw in _list(delta.get("tool_calls")):
+        fragment = _read_tool_call(raw)
+        if fragment is not None:
+            parts.append((TOOL, fragment))
+    for raw in _list(delta.get("annotations")):
+        annotation = _read_annotation(raw)
+        if annotation is not None:
+            parts.append((ANNOTATION, annotation))
+
+
+def _read_reasoning(delta: Mapping[str, Any], parts: list[Part]) -> None:
+    text = _str(delta.get("reasoning_content")) or _str(delta.get("reasoning"))
+    details = _list(delta.get("reasoning_details"))
+    has_summary = any(fields_of(d).get("type") == "reasoning.summary" for d in details)
     if text and not has_summary:
         # OpenRouter sends the summary twice (``reasoning`` and a ``reasoning.summary`` detail); the detail
         # says which kind it is, so it wins.
         parts.append((REASONING, text))
     for detail in details:
         _read_reasoning_detail(detail, parts, text_already_sent=bool(text))
-    for block in _list(get(delta, "thinking_blocks")):
-        _read_thinking_block(block, parts, text_already_sent=bool(text))
+    for block in _list(delta.get("thinking_blocks")):
+        _read_thinking_block(fields_of(block), parts, text_already_sent=bool(text))
 
 
-def _read_reasoning_detail(detail: Any, parts: list[Part], *, text_already_sent: bool) -> None:
-    kind = get(detail, "type")
+def _read_reasoning_detail(raw: Any, parts: list[Part], *, text_already_sent: bool) -> None:
+    detail = fields_of(raw)
+    kind = detail.get("type")
     if kind == "reasoning.text":
-        text = _str(get(detail, "text"))
+        text = _str(detail.get("text"))
         if text and not text_already_sent:
             parts.append((REASONING, text))
-        signature = _str(get(detail, "signature"))
+        signature = _str(detail.get("signature"))
         if signature:  # Anthropic via OpenRouter/Vercel: the block's signature, on its last delta
-            parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(detail, drop=("text",))}))
+            parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(raw, drop=("text",))}))
     elif kind == "reasoning.summary":
-        summary = _str(get(detail, "summary"))
+        summary = _str(detail.get("summary"))
         if summary:
             parts.append((SUMMARY, summary))
-    elif kind == "reasoning.encrypted" and _str(get(detail, "data")):
+    elif kind == "reasoning.encrypted" and _str(detail.get("data")):
         # OpenAI o-series encrypted reasoning, or a Gemini thought signature (format google-gemini-v1,
         # ``id`` = the tool call it belongs to). Kept whole: the history replay sends it back verbatim.
-        parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(detail)}))
+        parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(raw)}))
 
 
-def _read_thinking_block(block: Any, parts: list[Part], *, text_already_sent: bool) -> None:
+def _read_thinking_block(block: Mapping[str, Any], parts: list[Part], *, text_already_sent: bool) -> None:
     """LiteLLM's Anthropic ``thinking_blocks``: text (usually also in reasoning_content) + signature."""
-    kind = get(block, "type")
+    kind = block.get("type")
     if kind == "thinking":
-        text = _str(get(block, "thinking"))
+        text = _str(block.get("thinking"))
         if text and not text_already_sent:
             parts.append((REASONING, text))
-        signature = _str(get(block, "signature"))
+        signature = _str(block.get("signature"))
         if signature:
             parts.append((CARRIER, {"kind": "thinking_signature", "signature": signature}))
     elif kind == "redacted_thinking":
-        data = _str(get(block, "data"))
+        data = _str(block.get("data"))
         if data:
             parts.append((CARRIER, {"kind": "redacted_thinking", "data": data}))
 
 
-def _read_content(content: Any, parts: list[Part]) -> None:
-    if isinstance(content, str):
+def _read_content_parts(content: Any, parts: list[Part]) -> None:
+    """Mistral (magistral, small) and Databricks send content as an array of typed parts."""
+    if isinstance(content, str):  # a str subclass
         if content:
             parts.append((TEXT, content))
         return
-    # Mistral (magistral, small) and Databricks send content as an array of typed parts.
-    for part in _list(content):
-        kind = get(part, "type")
+    for part_obj in _list(content):
+        part = fields_of(part_obj)
+        kind = part.get("type")
         if kind == "text":
-            text = _str(get(part, "text"))
+            text = _str(part.get("text"))
             if text:
                 parts.append((TEXT, text))
         elif kind == "thinking":
-            for inner in _list(get(part, "thinking")):
-                text = _str(get(inner, "text"))
+            for inner in _list(part.get("thinking")):
+                text = _str(fields_of(inner).get("text"))
                 if text:
                     parts.append((REASONING, text))
         elif kind == "reasoning":  # Databricks
-            text = _str(get(part, "text")) or _str(get(part, "reasoning"))
+            text = _str(part.get("text")) or _str(part.get("reasoning"))
             if text:
                 parts.append((REASONING, text))
 
@@ -249,15 +346,17 @@ def _read_tool_call(raw: Any) -> ToolFragment | None:
     """``None`` for an entry that is not an object or carries nothing (no id, name, arguments, signature)."""
     if raw is None or isinstance(raw, (str, int, float, list)):
         return None
-    function = get(raw, "function")
-    index = get(raw, "index")
-    call_id = _str(get(raw, "id"))
-    name = _str(get(function, "name")) if function is not None else None
-    arguments = get(function, "arguments") if function is not None else None
+    fields = fields_of(raw)
+    function = fields.get("function")
+    index = fields.get("index")
+    call_id = _str(fields.get("id"))
+    function_fields = fields_of(function) if function is not None else _NOTHING
+    name = _str(function_fields.get("name"))
+    arguments = function_fields.get("arguments")
     if not isinstance(arguments, str):
         # A few servers send already-parsed arguments; keep them as JSON text rather than lose them.
         arguments = "" if arguments is None else _json_text(arguments)
-    carrier = _thought_signature(raw)
+    carrier = _thought_signature(fields)
     if not (call_id or name or arguments or carrier):
         return None
     return ToolFragment(
@@ -269,15 +368,17 @@ def _read_tool_call(raw: Any) -> ToolFragment | None:
     )
 
 
-def _thought_signature(raw: Any) -> dict[str, Any] | None:
+def _thought_signature(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     """A Gemini thought signature carried on the tool call itself (two of its three carriers)."""
-    extra = get(raw, "extra_content")
-    google = get(extra, "google") if extra is not None else None
-    signature = _str(get(google, "thought_signature")) if google is not None else None
+    extra = raw.get("extra_content")
+    google = fields_of(extra).get("google") if extra is not None else None
+    signature = _str(fields_of(google).get("thought_signature")) if google is not None else None
     if signature:
         return {"kind": "thought_signature", "source": "extra_content", "signature": signature}
-    fields = get(raw, "provider_specific_fields")  # LiteLLM
-    signature = _str(get(fields, "thought_signature")) if fields is not None else None
+    provider_fields = raw.get("provider_specific_fields")  # LiteLLM
+    signature = (
+        _str(fields_of(provider_fields).get("thought_signature")) if provider_fields is not None else None
+    )
     if signature:
         return {"kind": "thought_signature", "source": "provider_specific_fields", "signature": signature}
     return None
@@ -285,31 +386,39 @@ def _thought_signature(raw: Any) -> dict[str, Any] | None:
 
 def _read_annotation(raw: Any) -> dict[str, Any] | None:
     """Chat ``{"type":"url_citation","url_citation":{...}}`` → Responses ``url_citation`` annotation."""
-    if get(raw, "type") != "url_citation":
+    fields = fields_of(raw)
+    if fields.get("type") != "url_citation":
         return None
-    inner = get(raw, "url_citation") or raw
-    url = _str(get(inner, "url"))
+    inner = fields_of(fields.get("url_citation") or raw)
+    url = _str(inner.get("url"))
     if not url:
         return None
-    start, end = get(inner, "start_index"), get(inner, "end_index")
+    start, end = inner.get("start_index"), inner.get("end_index")
     return {
         "type": "url_citation",
         "url": url,
-        "title": _str(get(inner, "title")) or "",
+        "title": _str(inner.get("title")) or "",
         "start_index": start if isinstance(start, int) else 0,
         "end_index": end if isinstance(end, int) else 0,
     }
 
 
 def _read_logprob(raw: Any) -> dict[str, Any]:
-    top = [
-        {"token": _str(get(t, "token")) or "", "logprob": _float(get(t, "logprob")), "bytes": _bytes(t)}
-        for t in _list(get(raw, "top_logprobs"))
-    ]
+    fields = fields_of(raw)
+    top = []
+    for top_raw in _list(fields.get("top_logprobs")):
+        top_fields = fields_of(top_raw)
+        top.append(
+            {
+                "token": _str(top_fields.get("token")) or "",
+                "logprob": _float(top_fields.get("logprob")),
+                "bytes": _bytes(top_fields),
+            }
+        )
     return {
-        "token": _str(get(raw, "token")) or "",
-        "logprob": _float(get(raw, "logprob")),
-        "bytes": _bytes(raw),
+        "token": _str(fields.get("token")) or "",
+        "logprob": _float(fields.get("logprob")),
+        "bytes": _bytes(fields),
         "top_logprobs": top,
     }
 
@@ -318,8 +427,8 @@ def _float(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
-def _bytes(raw: Any) -> list[int]:
-    value = get(raw, "bytes")
+def _bytes(fields: Mapping[str, Any]) -> list[int]:
+    value = fields.get("bytes")
     return [b for b in value if isinstance(b, int)] if isinstance(value, list) else []
 
 
@@ -330,21 +439,21 @@ def _int(value: Any) -> int:
 def _read_usage(usage: Any, x_groq: Any) -> dict[str, Any] | None:
     """Chat usage → Responses usage. Null fields count as 0 (Neon sends nulls until the last chunk)."""
     if usage is None and x_groq is not None:
-        usage = get(x_groq, "usage")
+        usage = fields_of(x_groq).get("usage")
     if usage is None or isinstance(usage, (str, int, float, list, bool)):
         return None
-    prompt = _int(get(usage, "prompt_tokens"))
-    completion = _int(get(usage, "completion_tokens"))
-    total = _int(get(usage, "total_tokens")) or prompt + completion
-    prompt_details = get(usage, "prompt_tokens_details")
+    fields = fields_of(usage)
+    prompt = _int(fields.get("prompt_tokens"))
+    completion = _int(fields.get("completion_tokens"))
+    total = _int(fields.get("total_tokens")) or prompt + completion
+    prompt_details = fields_of(fields.get("prompt_tokens_details"))
     cached = (
-        _int(get(prompt_details, "cached_tokens") if prompt_details is not None else None)
-        or _int(get(usage, "cached_tokens"))  # Moonshot: top level
-        or _int(get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+        _int(prompt_details.get("cached_tokens"))
+        or _int(fields.get("cached_tokens"))  # Moonshot: top level
+        or _int(fields.get("prompt_cache_hit_tokens"))  # DeepSeek
     )
-    cache_write = _int(get(prompt_details, "cache_write_tokens")) if prompt_details is not None else 0
-    completion_details = get(usage, "completion_tokens_details")
-    reasoning = _int(get(completion_details, "reasoning_tokens")) if completion_details is not None else 0
+    cache_write = _int(prompt_details.get("cache_write_tokens"))
+    reasoning = _int(fields_of(fields.get("completion_tokens_details")).get("reasoning_tokens"))
     return {
         "input_tokens": prompt,
         # openai 3.x requires cache_write_tokens; 2.x ignores it as an extra field.

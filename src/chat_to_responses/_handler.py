@@ -2,41 +2,109 @@
 
 The state machine (``_translator.StreamTranslator``) speaks plain dicts, the wire form, so the HTTP bridge
 and the wire path never build a pydantic model. This class turns each event into its
-``openai.types.responses`` model (one validation per event, fast in pydantic-core) for Python users, and
-adds the three drivers: ``translate`` (sync iterable), ``atranslate`` (async iterable) and
+``openai.types.responses`` model (one pydantic-core validation per event, against the event's own class,
+and for an output item or content part against the member of openai's union named by its ``type``) for
+Python users, and adds the three drivers: ``translate`` (sync iterable), ``atranslate`` (async iterable) and
 ``ChatCmplStreamHandler.handle_stream`` (same shape as openai-agents' classmethod, so it drops in there).
 """
 
 from __future__ import annotations
 
+import functools
 import typing
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import Any, Final
 
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import (
+    Response,
+    ResponseContentPartAddedEvent,
+    ResponseOutputItem,
+    ResponseStreamEvent,
+)
 from pydantic import BaseModel
 
 from ._ids import IdFactory
 from ._translator import Event, ReasoningMode, StreamTranslator
 
 
-def _event_classes() -> dict[str, type[BaseModel]]:
-    """``type`` value → event model. openai marks the union's discriminator in its own metadata, which
-    pydantic does not see: validating against the union would try each of its ~60 members in turn."""
-    union = typing.get_args(ResponseStreamEvent)[0]
+def _members_by_type(union: Any) -> dict[str, type[BaseModel]]:
+    """``type`` value → member model of one of openai's unions of models (events, output items, parts).
+
+    openai marks these unions' discriminator in its own metadata, which pydantic does not see: validating
+    against such a union tries its members in turn (~60 events, ~25 output items), 30 µs for one output
+    item. Picking the member by ``type`` first makes it one validation, with the same result: ``type`` is a
+    required literal, so no other member could accept the value. A ``type`` shared by two members is left
+    to pydantic, and so is a union with any member that is not a model with a ``type`` (empty mapping).
+    """
+    if typing.get_origin(union) is typing.Annotated:
+        union = typing.get_args(union)[0]
     classes: dict[str, type[BaseModel]] = {}
+    shared: set[str] = set()
     for cls in typing.get_args(union):
-        for literal in typing.get_args(cls.model_fields["type"].annotation):
+        field = cls.model_fields.get("type") if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+        if field is None or not field.is_required():
+            return {}
+        for literal in typing.get_args(field.annotation):
+            if literal in classes:
+                shared.add(literal)
             classes[literal] = cls
-    return classes
+    return {literal: cls for literal, cls in classes.items() if literal not in shared}
 
 
-_EVENT_CLASSES = _event_classes()
+_EVENT_CLASSES: Final = _members_by_type(ResponseStreamEvent)
+_ITEM_CLASSES: Final = _members_by_type(ResponseOutputItem)
+_PART_CLASSES: Final = _members_by_type(ResponseContentPartAddedEvent.model_fields["part"].annotation)
 
 
 def to_event_model(event: Event) -> ResponseStreamEvent:
     """A wire-form event dict as its ``openai.types.responses`` model (``exclude_unset`` dumps it back)."""
-    return _EVENT_CLASSES[event["type"]].model_validate(event)  # type: ignore[return-value]
+    build = _builders.get(event["type"]) or _builder(event["type"])
+    return build(event)  # type: ignore[no-any-return]
+
+
+_builders: dict[str, Callable[[Event], Any]] = {}
+
+
+def _builder(event_type: str) -> Callable[[Event], Any]:
+    """How to build one type of event, worked out on its first use (openai builds its models lazily too)."""
+    cls = _EVENT_CLASSES[event_type]
+    validate = cls.__pydantic_validator__.validate_python  # model_validate minus a Python call around it
+    fields = cls.model_fields
+    prepare: Callable[[Event], Event]
+    if "item" in fields:
+        prepare = functools.partial(_with_member, key="item", classes=_ITEM_CLASSES)
+    elif "part" in fields:
+        prepare = functools.partial(_with_member, key="part", classes=_PART_CLASSES)
+    elif "response" in fields:
+        prepare = _with_output_members
+    else:
+        _builders[event_type] = validate
+        return validate
+
+    def build(event: Event) -> Any:
+        return validate(prepare(event))
+
+    _builders[event_type] = build
+    return build
+
+
+def _member(classes: Mapping[str, type[BaseModel]], value: Any) -> Any:
+    """A union member's dict as its model, validated against that one class (see ``_members_by_type``)."""
+    member_type = value.get("type") if isinstance(value, dict) else None
+    cls = classes.get(member_type) if isinstance(member_type, str) else None
+    return value if cls is None else cls.model_validate(value)
+
+
+def _with_member(event: Event, key: str, classes: Mapping[str, type[BaseModel]]) -> Event:
+    return {**event, key: _member(classes, event[key])} if key in event else event
+
+
+def _with_output_members(event: Event) -> Event:
+    response = event.get("response")
+    if not isinstance(response, dict) or not isinstance(response.get("output"), list):
+        return event
+    output = [_member(_ITEM_CLASSES, item) for item in response["output"]]
+    return {**event, "response": {**response, "output": output}}
 
 
 class ChatCmplStreamHandler:
@@ -88,10 +156,10 @@ class ChatCmplStreamHandler:
         return self._core.status
 
     def feed(self, chunk: Any) -> list[ResponseStreamEvent]:
-        return [to_event_model(e) for e in self._core.feed(chunk)]
+        return list(map(to_event_model, self._core.feed(chunk)))
 
     def finish(self, *, error: BaseException | None = None) -> list[ResponseStreamEvent]:
-        return [to_event_model(e) for e in self._core.finish(error=error)]
+        return list(map(to_event_model, self._core.finish(error=error)))
 
     def feed_dicts(self, chunk: Any) -> list[Event]:
         return self._core.feed(chunk)
@@ -100,7 +168,7 @@ class ChatCmplStreamHandler:
         return self._core.finish(error=error)
 
     @classmethod
-    async def handle_stream(
+    def handle_stream(
         cls,
         response: Response | Mapping[str, Any] | None,
         stream: AsyncIterable[Any],
@@ -120,8 +188,24 @@ class ChatCmplStreamHandler:
             template = dict(response)
         if model and not template.get("model"):
             template["model"] = model
-        handler = cls(response=template, **options)
-        async for event in _drive_async(handler, stream):
+        return cls(response=template, **options)._drive_async(stream)
+
+    async def _drive_async(self, chunks: AsyncIterable[Any]) -> AsyncIterator[ResponseStreamEvent]:
+        """The one async generator between the chunks and the consumer (``handle_stream`` and
+        ``atranslate`` return it rather than wrap it): each layer would cost every event a resumption, and
+        so would a list per chunk."""
+        core = self._core
+        try:
+            async for chunk in chunks:
+                for wire_event in core.feed(chunk):
+                    yield to_event_model(wire_event)
+                if core.done:
+                    return
+        except Exception as exc:
+            for event in self.finish(error=exc):
+                yield event
+            return
+        for event in self.finish():
             yield event
 
 
@@ -143,24 +227,6 @@ def translate(chunks: Iterable[Any], **options: Any) -> Iterator[ResponseStreamE
     yield from handler.finish()
 
 
-async def atranslate(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[ResponseStreamEvent]:
+def atranslate(chunks: AsyncIterable[Any], **options: Any) -> AsyncIterator[ResponseStreamEvent]:
     """The async twin of :func:`translate`, e.g. over ``client.chat.completions.create(stream=True)``."""
-    async for event in _drive_async(ChatCmplStreamHandler(**options), chunks):
-        yield event
-
-
-async def _drive_async(
-    handler: ChatCmplStreamHandler, chunks: AsyncIterable[Any]
-) -> AsyncIterator[ResponseStreamEvent]:
-    try:
-        async for chunk in chunks:
-            for event in handler.feed(chunk):
-                yield event
-            if handler.done:
-                return
-    except Exception as exc:
-        for event in handler.finish(error=exc):
-            yield event
-        return
-    for event in handler.finish():
-        yield event
+    return ChatCmplStreamHandler(**options)._drive_async(chunks)

@@ -2,14 +2,17 @@
 
 Out (hot path): `encode_sse` frames one Responses stream event as ``event: <type>`` + ``data: <json>``. It
 is the only SSE framing function of the project (library, CLI, HTTP server): dicts go straight to a
-pre-built compact JSON encoder, only pydantic models pay for a ``model_dump``.
+pre-built compact JSON encoder, only pydantic models pay for a ``model_dump``. Delta events as the
+translator builds them (nine frames in ten) are written from per-type templates, byte for byte what the
+encoder writes, at a third of its cost.
 
 In: `ChatSSEDecoder` is a sans-IO incremental decoder shaped like httpx's and h11's (``decode(data) ->
 list``, ``flush() -> list``). Each input piece is decoded to text by an incremental UTF-8 decoder (so a
-multi-byte character may be split anywhere), split once on CR / LF / CRLF with one regex pass, and every
-complete line goes through the SSE field rules of the WHATWG spec. Only the unfinished tail of the last
-line is kept, as a list of fragments joined once, so a long line arriving byte by byte still costs linear
-time. A frame's data is parsed as JSON when its blank line arrives.
+multi-byte character may be split anywhere), split once on CR / LF / CRLF (one regex pass, or a plain
+``str.split`` when the piece holds no CR, as almost every body does), and every complete line goes
+through the SSE field rules of the WHATWG spec. Only the unfinished tail of the last line is kept, as a
+list of fragments joined once, so a long line arriving byte by byte still costs linear time. A frame's
+data is parsed as JSON when its blank line arrives.
 
 Provider bodies are not always well formed, and one bad frame must not lose the stream: whatever cannot
 be a chunk becomes an ``{"error": {"type": "invalid_chunk", ...}}`` dict in its place, naming the line
@@ -28,7 +31,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel
 
@@ -45,6 +48,8 @@ __all__ = [
 
 # A pre-built encoder: `json.dumps(..., separators=...)` would build a new JSONEncoder on every call.
 _compact_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# The string escaping that encoder applies (the C function itself), for the delta frame templates below.
+_json_string: Final = json.encoder.encode_basestring
 
 # SSE lines end with CRLF, LF or CR and nothing else (`str.splitlines` would also split on U+2028 & co,
 # which `ensure_ascii=False` JSON may carry raw inside strings).
@@ -56,6 +61,69 @@ _SNIPPET_CHARS: Final = 200
 _SSE_FIELD_PREFIXES: Final = (b"event:", b"id:", b"retry:", b":")
 
 
+class _DeltaShape(NamedTuple):
+    keys: tuple[str, ...]  # in the order the translator builds them
+    index_key: str  # content_index / summary_index, "" for function call arguments
+    template: str  # the frame, %s where the values go
+
+
+def _delta_shape(event_type: str, index_key: str = "", *, logprobs: bool = False) -> _DeltaShape:
+    keys = ["type", "item_id", "output_index", "delta", "sequence_number"]
+    values = [_compact_json(event_type), "%s", "%s", "%s", "%s"]
+    if logprobs:
+        keys.insert(4, "logprobs")
+        values.insert(4, "[]")
+    if index_key:
+        keys.insert(3, index_key)
+        values.insert(3, "%s")
+    json_text = "{" + ",".join(f'"{key}":{value}' for key, value in zip(keys, values, strict=True)) + "}"
+    return _DeltaShape(tuple(keys), index_key, f"event: {event_type}\ndata: {json_text}\n\n")
+
+
+# Nine frames in ten are deltas. Their frames are written from a template, the strings escaped by the very
+# function the JSON encoder uses, so the bytes are the same; any other shape goes through the encoder.
+_DELTA_SHAPES: Final = {
+    event_type: _delta_shape(event_type, index_key, logprobs=event_type == "response.output_text.delta")
+    for event_type, index_key in [
+        ("response.output_text.delta", "content_index"),
+        ("response.reasoning_summary_text.delta", "summary_index"),
+        ("response.reasoning_text.delta", "content_index"),
+        ("response.refusal.delta", "content_index"),
+        ("response.function_call_arguments.delta", ""),
+    ]
+}
+
+
+def _delta_frame(event: dict[str, Any]) -> str | None:
+    """The frame of a delta event as the translator builds it, or None for anything else."""
+    event_type = event.get("type")
+    shape = _DELTA_SHAPES.get(event_type) if type(event_type) is str else None
+    if shape is None or tuple(event) != shape.keys:
+        return None
+    item_id, output_index, delta, sequence_number = (
+        event["item_id"],
+        event["output_index"],
+        event["delta"],
+        event["sequence_number"],
+    )
+    logprobs = event.get("logprobs", [])  # in text deltas only, and only an empty list has a template
+    if not (
+        type(item_id) is str
+        and type(delta) is str
+        and type(output_index) is int
+        and type(sequence_number) is int
+        and type(logprobs) is list
+        and not logprobs
+    ):
+        return None
+    if not shape.index_key:
+        return shape.template % (_json_string(item_id), output_index, _json_string(delta), sequence_number)
+    index = event[shape.index_key]
+    if type(index) is not int:
+        return None
+    return shape.template % (_json_string(item_id), output_index, index, _json_string(delta), sequence_number)
+
+
 def encode_sse(event: Mapping[str, Any] | BaseModel) -> bytes:
     """One SSE frame for a Responses stream event, ``event:`` equal to the JSON ``type``.
 
@@ -63,6 +131,9 @@ def encode_sse(event: Mapping[str, Any] | BaseModel) -> bytes:
     the keys we set.
     """
     if isinstance(event, dict):
+        frame = _delta_frame(event)
+        if frame is not None:
+            return frame.encode("utf-8", "backslashreplace")
         wire: dict[str, Any] = event
     elif isinstance(event, BaseModel):
         wire = event.model_dump(mode="json", exclude_unset=True, by_alias=True)
@@ -176,7 +247,8 @@ class ChatSSEDecoder:
             self._skip_lf = False
             if text[0] == "\n":
                 text = text[1:]
-        lines = _LINE_BREAK.split(text)
+        # Most bodies end lines with LF only, and str.split is ten times faster than the regex.
+        lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
         if len(lines) == 1:
             if text:
                 self._line_tail.append(text)

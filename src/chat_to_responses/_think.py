@@ -32,6 +32,11 @@ class ThinkTagParser:
         return self._state == _TEXT
 
     @property
+    def holding(self) -> bool:
+        """Content held back (a possible tag, leading whitespace): ``flush`` has something to release."""
+        return bool(self._buffer)
+
+    @property
     def holding_start(self) -> bool:
         """Content held back because it may still open a tag (it will be text or the tag itself)."""
         return self._state == _START and bool(self._buffer)

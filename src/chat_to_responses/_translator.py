@@ -2,9 +2,11 @@
 
 Theory of operation
 -------------------
-``feed(chunk)`` normalises the chunk (``_chunks.read_chunk``) and applies its parts in order;
-``finish(error=...)`` ends the response. Both return the events they produced, as plain JSON-ready dicts
-(the wire form); ``ChatCmplStreamHandler`` turns them into ``openai.types.responses`` models.
+``feed(chunk)`` normalises the chunk (``_chunks.read_chunk``) and applies its parts in order; a chunk that
+is one plain delta (``_chunks.read_plain_part``, nine in ten) goes straight to that part's handler, as
+``_apply`` would send it. ``finish(error=...)`` ends the response. Both return the events they produced,
+as plain JSON-ready dicts (the wire form); ``ChatCmplStreamHandler`` turns them into
+``openai.types.responses`` models.
 
 One item is open at a time (``self._current``): a message, a reasoning item or a function call. Whatever
 arrives decides what is open: text or a refusal needs a message, reasoning needs a reasoning item, a tool
@@ -193,8 +195,20 @@ class StreamTranslator:
         """Apply one chunk (dict or SDK model); returns the events it produced."""
         if self.done:
             return []
-        self._out = out = list[Event]()
+        out: list[Event] = []
+        self._out = out
         try:
+            if self._started and self._model:
+                plain = c.read_plain_part(chunk, self._choice_index)
+                if plain is not None:  # what _apply would do with a view of just that part
+                    kind, value = plain
+                    if kind == c.TEXT:
+                        self._on_text(value, None)
+                    elif kind == c.TOOL:
+                        self._on_tool(value)
+                    else:
+                        self._on_other(kind, value)
+                    return out
             if not isinstance(chunk, dict) and not hasattr(chunk, "choices"):
                 self._start(None)
                 self._terminate_failed(
@@ -203,7 +217,8 @@ class StreamTranslator:
                 )
                 return out
             view = c.read_chunk(chunk, self._choice_index)
-            self._start(view)
+            if not self._started:
+                self._start(view)
             self._apply(view)
         except Exception as exc:  # the core never raises on input: a bug must not lose the stream
             self._fail_internal(exc)
@@ -213,7 +228,8 @@ class StreamTranslator:
         """End of the upstream stream; ``error`` when it broke (exception, disconnect)."""
         if self.done:
             return []
-        self._out = out = list[Event]()
+        out: list[Event] = []
+        self._out = out
         try:
             self._start(None)
             if error is not None:
@@ -303,8 +319,8 @@ class StreamTranslator:
     def _release_think(self) -> None:
         """Another kind of output arrived: what the tag parser held back comes first (arrival order)."""
         think = self._think
-        if think is None:
-            return
+        if think is None or not think.holding:
+            return  # nothing held back (logprobs are only ever held with held-back text)
         held, self._held_logprobs = self._held_logprobs, []
         for kind, piece in think.flush():
             if kind == c.REASONING:
@@ -359,18 +375,33 @@ class StreamTranslator:
         return message
 
     def _append_to_message(self, part_kind: str, text: str, logprobs: list[dict[str, Any]] | None) -> None:
-        message = self._message()
-        self._open_part(message, part_kind)
+        message = self._current
+        if not (isinstance(message, _Message) and message.part_kind == part_kind):  # else: the common case
+            message = self._message()
+            self._open_part(message, part_kind)
         message.text.append(text)
-        location = {"item_id": message.id, "output_index": message.index, "content_index": len(message.parts)}
         if part_kind == "refusal":
-            self._emit({"type": "response.refusal.delta", **location, "delta": text})
+            self._emit(
+                {
+                    "type": "response.refusal.delta",
+                    "item_id": message.id,
+                    "output_index": message.index,
+                    "content_index": len(message.parts),
+                    "delta": text,
+                }
+            )
             return
         if logprobs:
             message.logprobs.extend(logprobs)
-        delta_logprobs = [_delta_logprob(lp) for lp in logprobs] if logprobs else []
         self._emit(
-            {"type": "response.output_text.delta", **location, "delta": text, "logprobs": delta_logprobs}
+            {
+                "type": "response.output_text.delta",
+                "item_id": message.id,
+                "output_index": message.index,
+                "content_index": len(message.parts),
+                "delta": text,
+                "logprobs": [_delta_logprob(lp) for lp in logprobs] if logprobs else [],
+            }
         )
 
     def _open_part(self, message: _Message, part_kind: str) -> None:
@@ -480,32 +511,39 @@ class StreamTranslator:
 
     def _append_reasoning(self, text: str, *, summary: bool) -> None:
         item = self._reasoning()
-        location = {"item_id": item.id, "output_index": item.index}
-        if summary:
-            if not item.summary_open:
-                item.summary_open = True
-                self._emit(
-                    {
-                        "type": "response.reasoning_summary_part.added",
-                        **location,
-                        "summary_index": 0,
-                        "part": {"type": "summary_text", "text": ""},
-                    }
-                )
-            item.summary.append(text)
+        if not summary:
+            item.raw.append(text)
             self._emit(
                 {
-                    "type": "response.reasoning_summary_text.delta",
-                    **location,
-                    "summary_index": 0,
+                    "type": "response.reasoning_text.delta",
+                    "item_id": item.id,
+                    "output_index": item.index,
+                    "content_index": 0,
                     "delta": text,
                 }
             )
-        else:
-            item.raw.append(text)
+            return
+        if not item.summary_open:
+            item.summary_open = True
             self._emit(
-                {"type": "response.reasoning_text.delta", **location, "content_index": 0, "delta": text}
+                {
+                    "type": "response.reasoning_summary_part.added",
+                    "item_id": item.id,
+                    "output_index": item.index,
+                    "summary_index": 0,
+                    "part": {"type": "summary_text", "text": ""},
+                }
             )
+        item.summary.append(text)
+        self._emit(
+            {
+                "type": "response.reasoning_summary_text.delta",
+                "item_id": item.id,
+                "output_index": item.index,
+                "summary_index": 0,
+                "delta": text,
+            }
+        )
 
     def _on_carrier(self, carrier: dict[str, Any]) -> None:
         # A signature belongs with the reasoning it signs; one with no reasoning open gets its own item.
