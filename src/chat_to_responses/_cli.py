@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from ._handler import ChatCmplStreamHandler
 from ._ids import SequentialIds
 from ._sse import encode_sse, read_chunk_body, read_chunk_file
+from .server import add_serve_command, run_serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "translate":
         return _translate(args)
+    if args.command == "serve":
+        return run_serve(args)
     parser.print_help()
     return 2
 
@@ -54,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--deterministic-ids", action="store_true", help="resp_1, msg_1… instead of random ids (for diffs)"
     )
+    add_serve_command(commands)
     return parser
 
 

@@ -1,0 +1,382 @@
+"""The ASGI app: a Responses API in front of a Chat Completions upstream.
+
+Routes (each also without the ``/v1`` prefix, for clients whose base URL has none):
+
+- ``POST /v1/responses`` — streamed (SSE) or not; ``previous_response_id`` continues a stored response.
+- ``GET`` / ``DELETE /v1/responses/{id}`` — a stored response, or a 404 in the OpenAI error format.
+- ``GET /v1/models`` — the upstream's, passed through (status and body).
+- ``GET /health`` — liveness, no authentication.
+
+Theory of operation for ``POST /v1/responses``: the endpoint reads the body (bounded), validates it
+(``parse_request``), loads the stored history when asked, builds the chat request, and returns an
+:class:`_Exchange`. The exchange is an ASGI response that talks to the upstream itself, so that
+
+- an upstream HTTP error before the stream can still become the HTTP status of the answer (same code,
+  OpenAI-style body), since nothing has been sent yet when it happens;
+- a client disconnect cancels the upstream request at once, whether the upstream is still thinking (no
+  header yet) or streaming: a task watches ``receive()`` for ``http.disconnect`` and cancels the exchange,
+  and the upstream response is closed on the way out. (Starlette's ``StreamingResponse`` notices a
+  disconnect only at its next write under ASGI 2.4, and never while the upstream is silent.)
+
+The stored response is written before the terminal event goes out, so a client may chain on it at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from ._completion import completion_to_response_dict
+from ._server_config import ServerConfig, default_store_path
+from ._server_errors import BridgeError, error_body, not_found
+from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
+from ._server_store import ResponseStore, StoredResponse, open_store
+from ._server_stream import ResponseEvents, json_body_frames, sse_frames
+from ._server_upstream import Upstream
+from ._translator import StreamTranslator
+
+Json = dict[str, Any]
+Work = Callable[[Send], Awaitable[None]]
+
+logger = logging.getLogger("chat_to_responses.server")
+
+_HEADER_LIMIT = 2000
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_SEEN_NOTES_LIMIT = 1000
+
+
+# ---------------------------------------------------------------------------------------------- plumbing
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+def _raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+async def _send_json(send: Send, status: int, body: Any, headers: Mapping[str, str]) -> None:
+    content = _json_bytes(body)
+    all_headers = {"content-type": "application/json", "content-length": str(len(content)), **headers}
+    await send({"type": "http.response.start", "status": status, "headers": _raw_headers(all_headers)})
+    await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
+
+
+class _Exchange(Response):
+    """An ASGI response that runs ``work(send)`` and cancels it as soon as the client disconnects."""
+
+    def __init__(self, work: Work) -> None:
+        self._work = work
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+            try:
+                await self._work(send)
+            except OSError:  # an ASGI 2.4 server's send() to a client that left: nothing more to do
+                logger.debug("client went away during the response")
+            finally:
+                group.cancel_scope.cancel()
+
+
+def _error_response(error: BridgeError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+def _dropped_header(notes: list[str]) -> dict[str, str]:
+    if not notes:
+        return {}
+    text = "; ".join(dict.fromkeys(notes))
+    return {DROPPED_HEADER: re.sub(r"[^\x20-\x7e]", "?", text)[:_HEADER_LIMIT]}
+
+
+# ---------------------------------------------------------------------------------------------- the bridge
+
+
+class _Bridge:
+    """The endpoints, and what they share: config, upstream client, store."""
+
+    def __init__(self, config: ServerConfig, store: ResponseStore | None) -> None:
+        self.config = config
+        self._given_store = store
+        self._store: ResponseStore | None = store
+        self._upstream: Upstream | None = None
+        self._seen_notes: set[str] = set()
+
+    @property
+    def upstream(self) -> Upstream:
+        if self._upstream is None:
+            raise RuntimeError("the server's lifespan has not started (run it under uvicorn or TestClient)")
+        return self._upstream
+
+    @property
+    def store(self) -> ResponseStore:
+        if self._store is None:
+            raise RuntimeError("the server's lifespan has not started")
+        return self._store
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        config = self.config
+        self._upstream = Upstream(config)
+        if self._given_store is None:
+            path = config.store_path or default_store_path()
+            self._store = open_store(
+                config.store, path, max_entries=config.store_max_entries, ttl=config.store_ttl
+            )
+        try:
+            yield
+        finally:
+            await self._upstream.aclose()
+            if self._given_store is None and self._store is not None:
+                await self._store.aclose()
+
+    # ------------------------------------------------------------------ request edges
+
+    def check_key(self, request: Request) -> None:
+        expected = self.config.api_key
+        if not expected:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise BridgeError(
+                401, "Missing API key: send 'Authorization: Bearer <key>'.", code="invalid_api_key"
+            )
+        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            raise BridgeError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+    async def read_json(self, request: Request) -> Any:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        too_large = BridgeError(
+            413, f"Request body too large: the limit is {limit} bytes.", code="body_too_large"
+        )
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        body = bytearray()
+        try:
+            async for piece in request.stream():
+                body += piece
+                if len(body) > limit:
+                    raise too_large
+        except ClientDisconnect:  # nobody is left to read the answer; this ends the request quietly
+            raise BridgeError(400, "The client disconnected while sending the request.") from None
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise BridgeError(
+                400,
+                "We could not parse the JSON body of your request: it is not valid JSON.",
+                code="invalid_json",
+            ) from None
+
+    def log_dropped(self, notes: list[str]) -> None:
+        for note in dict.fromkeys(notes):
+            if note in self._seen_notes:
+                logger.debug("dropped: %s", note)
+                continue
+            if len(self._seen_notes) < _SEEN_NOTES_LIMIT:
+                self._seen_notes.add(note)
+            logger.info("dropped (not sent upstream): %s", note)
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def create_response(self, request: Request) -> Response:
+        self.check_key(request)
+        parsed = parse_request(await self.read_json(request), self.config)
+        conversation = await self._conversation(parsed)
+        payload = chat_payload(parsed, conversation, self.config)
+        self.log_dropped(parsed.dropped)
+        logger.info(
+            "response %s: model=%s stream=%s tools=%d messages=%d",
+            parsed.response_id,
+            parsed.model,
+            parsed.stream,
+            len(parsed.tools.tools),
+            len(payload["messages"]),
+        )
+        exchange = _ResponseExchange(
+            self, parsed, conversation, payload, request.headers.get("authorization")
+        )
+        return _Exchange(exchange.stream if parsed.stream else exchange.complete)
+
+    async def _conversation(self, parsed: ResponsesRequest) -> list[Any]:
+        if parsed.previous_response_id is None:
+            return parsed.input_items
+        stored = await self.store.get(parsed.previous_response_id)
+        if stored is None:
+            raise not_found(parsed.previous_response_id, "previous_response_id")
+        return [*stored.continued(), *parsed.input_items]
+
+    async def get_response(self, request: Request) -> Response:
+        self.check_key(request)
+        response_id = request.path_params["response_id"]
+        stored = await self.store.get(response_id)
+        if stored is None:
+            raise not_found(response_id)
+        return JSONResponse(stored.response)
+
+    async def delete_response(self, request: Request) -> Response:
+        self.check_key(request)
+        response_id = request.path_params["response_id"]
+        if not await self.store.delete(response_id):
+            raise not_found(response_id)
+        return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+    async def list_models(self, request: Request) -> Response:
+        self.check_key(request)
+        upstream = await self.upstream.models(request.headers.get("authorization"))
+        media_type = upstream.headers.get("content-type", "application/json")
+        return Response(upstream.content, status_code=upstream.status_code, media_type=media_type)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+
+class _ResponseExchange:
+    """One ``POST /v1/responses`` against the upstream, streamed or not."""
+
+    def __init__(
+        self,
+        bridge: _Bridge,
+        request: ResponsesRequest,
+        conversation: list[Any],
+        payload: Json,
+        authorization: str | None,
+    ) -> None:
+        self._bridge = bridge
+        self._request = request
+        self._conversation = conversation
+        self._payload = payload
+        self._authorization = authorization
+        self._headers = _dropped_header(request.dropped)
+
+    def _translator(self) -> StreamTranslator:
+        config = self._bridge.config
+        return StreamTranslator(
+            response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
+        )
+
+    async def _store(self, response: Json) -> None:
+        """Keep the response for previous_response_id / GET; a failing store must not fail the response."""
+        if not self._request.store:
+            return
+        try:
+            await self._bridge.store.put(StoredResponse(response, self._conversation))
+        except Exception:
+            logger.exception("could not store response %s", response.get("id"))
+
+    async def stream(self, send: Send) -> None:
+        try:
+            async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
+                start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
+                await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
+                pipe = ResponseEvents(self._translator(), self._request.tools.names)
+                if upstream.headers.get("content-type", "").startswith("application/json"):
+                    frames = json_body_frames(upstream.aread, pipe, self._store)
+                else:
+                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._store)
+                async with aclosing(frames):
+                    async for frame in frames:
+                        await send({"type": "http.response.body", "body": frame, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                logger.info("response %s: %s", self._request.response_id, (pipe.response or {}).get("status"))
+        except BridgeError as error:
+            logger.info("response %s: upstream error %d", self._request.response_id, error.status)
+            await _send_json(send, error.status, error.body(), self._headers)
+
+    async def complete(self, send: Send) -> None:
+        try:
+            response = await self._complete()
+        except BridgeError as error:
+            logger.info("response %s: error %d", self._request.response_id, error.status)
+            await _send_json(send, error.status, error.body(), self._headers)
+            return
+        await self._store(response)
+        logger.info("response %s: %s", self._request.response_id, response.get("status"))
+        await _send_json(send, 200, response, self._headers)
+
+    async def _complete(self) -> Json:
+        completion = await self._bridge.upstream.complete(self._payload, self._authorization)
+        if not isinstance(completion, dict):
+            raise BridgeError(502, "upstream returned JSON that is not an object", kind="upstream_error")
+        config = self._bridge.config
+        response = completion_to_response_dict(
+            completion,
+            response=self._request.template,
+            reasoning=config.reasoning_output,
+            think_tags=config.think_tags,
+        )
+        if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
+            error = response.get("error") or {}
+            raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
+        return self._request.tools.names.restore_response(response)
+
+
+# ---------------------------------------------------------------------------------------------- the app
+
+
+async def _bridge_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BridgeError)
+    return _error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    message = f"{exc.detail}: {request.method} {request.url.path}"
+    return JSONResponse(error_body(message, kind=kind), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    logger.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        error_body("The server had an error processing your request.", kind="server_error"), 500
+    )
+
+
+def _routes(bridge: _Bridge) -> list[Route]:
+    routes: list[Route] = [Route("/health", bridge.health, methods=["GET"])]
+    for prefix in ("/v1", ""):
+        routes += [
+            Route(f"{prefix}/responses", bridge.create_response, methods=["POST"]),
+            Route(f"{prefix}/responses/{{response_id}}", bridge.get_response, methods=["GET"]),
+            Route(f"{prefix}/responses/{{response_id}}", bridge.delete_response, methods=["DELETE"]),
+            Route(f"{prefix}/models", bridge.list_models, methods=["GET"]),
+        ]
+    return routes
+
+
+def create_app(config: ServerConfig, *, store: ResponseStore | None = None) -> Starlette:
+    """The ASGI app for ``config``; ``store`` replaces the configured one (the caller then closes it)."""
+    bridge = _Bridge(config, store)
+    return Starlette(
+        routes=_routes(bridge),
+        lifespan=bridge.lifespan,
+        exception_handlers={
+            BridgeError: _bridge_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )

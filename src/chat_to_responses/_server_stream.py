@@ -1,0 +1,117 @@
+"""One streamed response: upstream body bytes in, Responses SSE frames out, the final response kept.
+
+The same three pieces as the library's wire path (``_wire._Pipe``) — ``ChatSSEDecoder``, the core
+``StreamTranslator``, ``encode_sse`` — composed here with two additions the server needs: function calls of
+a flattened namespace get their name and namespace back in every event (``ToolNames.restore_event``), and
+the terminal response is kept so it can be stored before the client sees the terminal event (a client that
+chains ``previous_response_id`` right after ``response.completed`` must find it).
+
+Every event is its own SSE frame and its own write. A body that breaks off (an exception from the byte
+iterator: the upstream dropped the connection, a read timeout) ends in ``response.failed``, as do error
+objects inside the stream and vLLM's ``abort`` (the core's rules): never a ``response.completed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from ._completion import completion_to_chunk
+from ._server_tools import ToolNames
+from ._sse import ChatSSEDecoder, encode_sse
+from ._translator import StreamTranslator
+
+Json = dict[str, Any]
+OnTerminal = Callable[[Json], Awaitable[None]]
+
+_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class ResponseEvents:
+    """Decoder + translator + name restoring, for one response (sans-IO)."""
+
+    def __init__(self, translator: StreamTranslator, names: ToolNames) -> None:
+        self._translator = translator
+        self._decoder = ChatSSEDecoder()
+        self._names = names
+        self.response: Json | None = None  # the terminal event's response, once emitted
+
+    @property
+    def done(self) -> bool:
+        return self._translator.done
+
+    def push(self, data: bytes) -> list[Json]:
+        """Events for one piece of the upstream SSE body."""
+        events: list[Json] = []
+        for chunk in self._decoder.decode(data):
+            events.extend(self._translator.feed(chunk))
+            if self._translator.done:
+                break
+        return self._restored(events)
+
+    def push_json_body(self, content: bytes) -> list[Json]:
+        """A whole JSON body where a stream was asked for (some servers ignore ``stream``, or answer an error
+        with status 200): a completion is translated as one chunk, anything else becomes the chunk that
+        carries it, which the translator reports as failed when it is an error."""
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = {
+                "error": {"message": f"upstream sent a body that is neither SSE nor JSON: {content[:200]!r}"}
+            }
+        chunk = completion_to_chunk(body) if isinstance(body, dict) and "choices" in body else body
+        return self._restored(self._translator.feed(chunk))
+
+    def end(self, error: BaseException | None = None) -> list[Json]:
+        """Events at the end of the upstream body (``error`` when it broke off)."""
+        events: list[Json] = []
+        if error is None and not self.done:
+            for chunk in self._decoder.flush():
+                events.extend(self._translator.feed(chunk))
+        events.extend(self._translator.finish(error=error))
+        return self._restored(events)
+
+    def _restored(self, events: list[Json]) -> list[Json]:
+        out = [self._names.restore_event(event) for event in events] if self._names else events
+        if out and out[-1]["type"] in _TERMINAL:
+            self.response = out[-1]["response"]
+        return out
+
+
+async def _frame(event: Json, pipe: ResponseEvents, on_terminal: OnTerminal) -> bytes:
+    if event["type"] in _TERMINAL and pipe.response is not None:
+        await on_terminal(pipe.response)
+    return encode_sse(event)
+
+
+async def sse_frames(
+    body: AsyncIterator[bytes], pipe: ResponseEvents, on_terminal: OnTerminal
+) -> AsyncGenerator[bytes, None]:
+    """Responses SSE frames, one per event, for an upstream SSE body; ``on_terminal`` runs before the last.
+
+    ``on_terminal`` must not raise: an exception here is taken for the upstream breaking off.
+    """
+    error: Exception | None = None
+    try:
+        async for data in body:
+            for event in pipe.push(data):
+                yield await _frame(event, pipe, on_terminal)
+            if pipe.done:
+                return
+    except Exception as exc:  # the upstream broke off mid-stream: the client gets response.failed
+        error = exc
+    for event in pipe.end(error):
+        yield await _frame(event, pipe, on_terminal)
+
+
+async def json_body_frames(
+    read: Callable[[], Awaitable[bytes]], pipe: ResponseEvents, on_terminal: OnTerminal
+) -> AsyncGenerator[bytes, None]:
+    """The frames for a whole JSON body answered to a stream request (see ``push_json_body``)."""
+    try:
+        events = pipe.push_json_body(await read()) + pipe.end()
+    except Exception as exc:  # the body broke off while being read
+        events = pipe.end(exc)
+    for event in events:
+        yield await _frame(event, pipe, on_terminal)

@@ -1,0 +1,146 @@
+"""The upstream Chat Completions server, as seen from the Responses server: one pooled httpx client.
+
+The URL is the operator's (``ServerConfig.upstream``); a client only chooses the body. The ``Authorization``
+sent upstream is the server-side key when one is configured, else the client's header, passed through
+untouched; no other client header is forwarded. Keys are never logged.
+
+Failures before a stream starts become a :class:`BridgeError`: an upstream HTTP error keeps its status and
+message, an unreachable upstream is a 502, a timeout a 504. A stream is closed in every case on the way out
+of :meth:`Upstream.stream`, shielded from cancellation, so a client that goes away closes the upstream
+connection at once (the upstream stops generating) instead of leaving it to the pool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+
+from ._server_config import ServerConfig
+from ._server_errors import BridgeError, upstream_http_error
+
+Json = dict[str, Any]
+
+_ERROR_BODY_LIMIT = 64 * 1024
+_KEEPALIVE = 100
+
+
+def _transport(config: ServerConfig) -> httpx.AsyncBaseTransport:
+    limits = httpx.Limits(
+        max_connections=config.max_connections,
+        max_keepalive_connections=min(_KEEPALIVE, config.max_connections),
+    )
+    transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits)
+    if config.record_dir is not None:
+        from ._fixtures import RecordingTransport  # the recorder of the testing helpers (needs httpx only)
+
+        transport = RecordingTransport(transport, config.record_dir)
+    return transport
+
+
+def _unreachable(exc: httpx.TransportError) -> BridgeError:
+    if isinstance(exc, httpx.TimeoutException):
+        return BridgeError(
+            504, f"upstream timed out: {type(exc).__name__}", kind="upstream_error", code="timeout"
+        )
+    return BridgeError(
+        502,
+        f"upstream unreachable: {type(exc).__name__}: {exc}",
+        kind="upstream_error",
+        code="upstream_error",
+    )
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in response.aiter_bytes():
+        pieces.append(piece)
+        size += len(piece)
+        if size >= limit:
+            break
+    return b"".join(pieces)[:limit]
+
+
+async def _close(response: httpx.Response) -> None:
+    with anyio.CancelScope(shield=True):  # runs while the request is being cancelled: it must still close
+        await response.aclose()
+
+
+class Upstream:
+    """The pooled client and the three calls the server makes: stream, complete, list models."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+        timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+        self._client = httpx.AsyncClient(transport=_transport(config), timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _headers(self, authorization: str | None, accept: str) -> dict[str, str]:
+        headers = {"accept": accept}
+        if self._config.upstream_api_key:
+            headers["authorization"] = f"Bearer {self._config.upstream_api_key}"
+        elif authorization:
+            headers["authorization"] = authorization
+        return headers
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _unreachable(exc) from exc
+        if response.is_success:
+            return response
+        try:
+            content = await _read_bounded(response, _ERROR_BODY_LIMIT)
+        except httpx.TransportError:
+            content = b""
+        finally:
+            await _close(response)
+        raise upstream_http_error(response.status_code, content)
+
+    @asynccontextmanager
+    async def stream(self, payload: Json, authorization: str | None) -> AsyncIterator[httpx.Response]:
+        """The upstream's streamed response (headers received, status 2xx), closed on exit."""
+        request = self._client.build_request(
+            "POST",
+            self._config.chat_completions_url,
+            json=payload,
+            headers=self._headers(authorization, "text/event-stream"),
+        )
+        response = await self._send(request)
+        try:
+            yield response
+        finally:
+            await _close(response)
+
+    async def complete(self, payload: Json, authorization: str | None) -> Any:
+        """A non-streamed chat completion, parsed; a 502 when the body is not JSON."""
+        async with self.stream(payload, authorization) as response:
+            try:
+                content = await response.aread()
+            except httpx.TransportError as exc:
+                raise _unreachable(exc) from exc
+        try:
+            return json.loads(content)
+        except ValueError:
+            raise BridgeError(
+                502, "upstream returned a body that is not JSON", kind="upstream_error", code="upstream_error"
+            ) from None
+
+    async def models(self, authorization: str | None) -> httpx.Response:
+        """``GET {upstream}/models``, read whole; an HTTP error is returned as is, for a pass-through."""
+        request = self._client.build_request(
+            "GET", self._config.models_url, headers=self._headers(authorization, "application/json")
+        )
+        try:
+            response = await self._client.send(request)
+        except httpx.TransportError as exc:
+            raise _unreachable(exc) from exc
+        return response

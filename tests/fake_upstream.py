@@ -1,0 +1,339 @@
+"""Test helpers for the Responses server: a fake Chat Completions upstream and a server-in-a-thread runner.
+
+`FakeUpstream` is a plain ASGI app served over real HTTP on 127.0.0.1 (by `ServerThread`, uvicorn in a
+thread on a port the OS picks). It answers ``POST /v1/chat/completions`` from a script of turns — the
+library's own `StreamTurn` (recorded chunks from ``fixtures/chat-streams``, optionally slowed down or cut
+off; a ``stream: false`` request gets the completion they add up to), `ErrorTurn` and `CompletionTurn`, plus
+`Hang` (the upstream goes silent) — or from a `responder`
+function of the request body. ``GET /v1/models`` returns a fixed list. Every request is kept as a `Served`
+record: its body and headers, how many chunks went out, and whether the client closed the connection
+before the end (`closed_early`, a threading.Event a test can wait on).
+
+The chunk helpers (`retext`, `retarget_tool_call`, `completion_from_chunks`) rewrite a *recorded* stream
+so a test can choose the words or the tool call while keeping the provider's real chunk shape.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+
+from chat_to_responses import read_chunk_file
+from chat_to_responses._sse import encode_chat_sse, encode_sse_done
+from chat_to_responses.testing import CompletionTurn, ErrorTurn, StreamTurn
+
+Json = dict[str, Any]
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "chat-streams"
+
+
+def fixture(name: str) -> list[Json]:
+    """The chunks of ``fixtures/chat-streams/<name>.jsonl``."""
+    return read_chunk_file(FIXTURES / f"{name}.jsonl")
+
+
+@dataclass(frozen=True)
+class Hang:
+    """The upstream goes silent after the headers (``headers_first``) or before them."""
+
+    headers_first: bool = True
+
+
+Turn = StreamTurn | ErrorTurn | CompletionTurn | Hang
+
+
+@dataclass
+class Served:
+    """One request the fake upstream answered."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Json
+    chunks_sent: int = 0
+    finished: bool = False
+    closed_early: threading.Event = field(default_factory=threading.Event)
+
+
+class FakeUpstream:
+    """An ASGI Chat Completions server answering from a script of turns (or a responder function)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.script: deque[Turn] = deque()
+        self.responder: Callable[[Json], Turn] | None = None
+        self.served: list[Served] = []
+
+    def reset(self, *turns: Turn, responder: Callable[[Json], Turn] | None = None) -> FakeUpstream:
+        with self._lock:
+            self.script = deque(turns)
+            self.responder = responder
+            self.served = []
+        return self
+
+    @property
+    def bodies(self) -> list[Json]:
+        return [s.body for s in self.served if s.path.endswith("/chat/completions")]
+
+    def _next_turn(self, body: Json) -> Turn:
+        with self._lock:
+            if self.responder is not None:
+                return self.responder(body)
+            if self.script:
+                return self.script.popleft()
+        return ErrorTurn(500, {"error": {"message": "fake upstream: script exhausted", "type": "fake"}})
+
+    async def __call__(self, scope: Json, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        served = Served(
+            method=scope["method"],
+            path=scope["path"],
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+            body=json.loads(body) if body else {},
+        )
+        with self._lock:
+            self.served.append(served)
+        if scope["method"] == "GET" and scope["path"] == "/v1/models":
+            models = {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]}
+            await _send_json(send, 200, models)
+            return
+        if scope["method"] != "POST" or scope["path"] != "/v1/chat/completions":
+            await _send_json(send, 404, {"error": {"message": f"no route {scope['path']}", "type": "fake"}})
+            return
+        turn = self._next_turn(served.body)
+        if isinstance(turn, StreamTurn) and served.body.get("stream") is not True:
+            turn = CompletionTurn(
+                completion_from_chunks(turn.chunks)
+            )  # what a real server does for stream=false
+        async with anyio.create_task_group() as group:
+            group.start_soon(_watch_disconnect, receive, served, group.cancel_scope)
+            await _answer(turn, served, send)
+            group.cancel_scope.cancel()
+
+
+async def _lifespan(receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _watch_disconnect(receive: Callable[..., Any], served: Served, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    if not served.finished:
+        served.closed_early.set()
+    scope.cancel()
+
+
+async def _send_json(
+    send: Callable[..., Any], status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    content = json.dumps(body).encode()
+    extra = ((k.encode(), v.encode()) for k, v in (headers or {}).items())
+    raw = [(b"content-type", b"application/json"), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _answer(turn: Turn, served: Served, send: Callable[..., Any]) -> None:
+    if isinstance(turn, ErrorTurn):
+        served.finished = (
+            True  # before the last write: the disconnect watcher must not take the end for a cut
+        )
+        await _send_json(send, turn.status_code, turn.body, turn.headers)
+    elif isinstance(turn, CompletionTurn):
+        served.finished = True
+        await _send_json(send, 200, turn.completion)
+    elif isinstance(turn, Hang):
+        if turn.headers_first:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")],
+                }
+            )
+        await anyio.sleep_forever()
+    else:
+        await _stream(turn, served, send)
+
+
+async def _stream(turn: StreamTurn, served: Served, send: Callable[..., Any]) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]}
+    )
+    limit = len(turn.chunks) if turn.cut_after is None else turn.cut_after
+    for chunk in turn.chunks[:limit]:
+        await anyio.sleep(turn.delay)
+        await send({"type": "http.response.body", "body": encode_chat_sse(chunk), "more_body": True})
+        served.chunks_sent += 1
+    if turn.cut_after is not None:
+        return  # returning mid-body: uvicorn drops the connection, the client sees an incomplete body
+    if turn.send_done:
+        await send({"type": "http.response.body", "body": encode_sse_done(), "more_body": True})
+    served.finished = True
+    await send({"type": "http.response.body", "body": b""})
+
+
+# ---------------------------------------------------------------------------------------------- servers
+
+
+class ServerThread:
+    """uvicorn serving an ASGI app on 127.0.0.1 (an OS-chosen port) in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The base URL (``http://127.0.0.1:<port>``) of ``app`` served for the duration of the block."""
+    with ServerThread(app) as thread:
+        yield thread.url
+
+
+@contextmanager
+def running_bridge(upstream_url: str, **options: Any) -> Iterator[str]:
+    """The Responses server in front of ``upstream_url`` (memory store unless told); yields its /v1 URL."""
+    from chat_to_responses.server import ServerConfig, create_app
+
+    config = ServerConfig(upstream=f"{upstream_url}/v1", **{"store": "memory", **options})
+    with serving(create_app(config)) as url:
+        yield f"{url}/v1"
+
+
+@contextmanager
+def running_upstream() -> Iterator[tuple[FakeUpstream, str]]:
+    """A fake upstream served on 127.0.0.1, and its base URL (without ``/v1``)."""
+    upstream = FakeUpstream()
+    with serving(upstream) as url:
+        yield upstream, url
+
+
+# ---------------------------------------------------------------------------------------------- chunks
+
+
+def _delta(chunk: Json) -> Json:
+    choices = chunk.get("choices") or [{}]
+    delta: Json = choices[0].get("delta") or {}
+    return delta
+
+
+def _split(text: str, pieces: int) -> list[str]:
+    size = max(1, -(-len(text) // pieces))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def retext(chunks: Sequence[Json], text: str, pieces: int = 4) -> list[Json]:
+    """A recorded text stream saying ``text`` instead (same envelope, reasoning and usage chunks)."""
+    content = [
+        i for i, c in enumerate(chunks) if isinstance(_delta(c).get("content"), str) and _delta(c)["content"]
+    ]
+    first, last = content[0], content[-1]
+    said = []
+    for piece in _split(text, pieces):
+        chunk = copy.deepcopy(chunks[first])
+        _delta(chunk)["content"] = piece
+        said.append(chunk)
+    return [*chunks[:first], *said, *chunks[last + 1 :]]
+
+
+def retarget_tool_call(
+    chunks: Sequence[Json], name: str, arguments: str, call_id: str = "call_fake_1"
+) -> list[Json]:
+    """A recorded one-call stream calling ``name(arguments)`` instead (same envelope, reasoning and usage)."""
+    calls = [i for i, c in enumerate(chunks) if _delta(c).get("tool_calls")]
+    first, last = calls[0], calls[-1]
+    opening = copy.deepcopy(chunks[first])
+    opening_call = _delta(opening)["tool_calls"][0]
+    opening_call.update(id=call_id, function={"name": name, "arguments": ""})
+    fragments = []
+    for piece in _split(arguments, 3):
+        chunk = copy.deepcopy(chunks[first + 1])
+        _delta(chunk)["tool_calls"] = [{"index": 0, "function": {"arguments": piece}}]
+        fragments.append(chunk)
+    return [*chunks[:first], opening, *fragments, *chunks[last + 1 :]]
+
+
+def completion_from_chunks(chunks: Sequence[Json]) -> Json:
+    """The non-streamed ``chat.completion`` a recorded stream adds up to (text, reasoning, calls, usage)."""
+    content: list[str] = []
+    reasoning: list[str] = []
+    calls: dict[int, Json] = {}
+    finish, usage = "stop", None
+    for chunk in chunks:
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content.append(delta.get("content") or "")
+            reasoning.append(delta.get("reasoning_content") or "")
+            for fragment in delta.get("tool_calls") or []:
+                call = calls.setdefault(
+                    fragment.get("index", 0), {"type": "function", "function": {"name": "", "arguments": ""}}
+                )
+                call["id"] = fragment.get("id") or call.get("id")
+                call.update(
+                    {k: v for k, v in fragment.items() if k not in ("index", "id", "type", "function")}
+                )
+                function = fragment.get("function") or {}
+                call["function"]["name"] += function.get("name") or ""
+                call["function"]["arguments"] += function.get("arguments") or ""
+            finish = choice.get("finish_reason") or finish
+    message: Json = {"role": "assistant", "content": "".join(content) or None}
+    if "".join(reasoning):
+        message["reasoning_content"] = "".join(reasoning)
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    first = chunks[0]
+    return {
+        "id": first.get("id", "chatcmpl-fake"),
+        "object": "chat.completion",
+        "created": first.get("created", 0),
+        "model": first.get("model", "fake-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
