@@ -36,5 +36,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def benchmarks(session: nox.Session) -> None:
-    session.install("-e", ".", "openai-agents>=0.24")
+    # The peers: openai-agents' stream handler, and the seed library for the tool-loop row.
+    session.install("-e", ".[testing]", "openai-agents>=0.24")
+    session.install("--no-deps", "chat-cmpl-stream-handler==0.5.0")
     session.run("python", "benchmarks/run.py", *session.posargs)
