@@ -899,3 +899,20 @@ def test_items_to_messages_never_raises_on_item_ish_input(items: list[Any], mode
     assert "system" not in roles(messages)[1:]
     output_items_to_message(items, reasoning_content=mode)
     messages_to_items(messages)
+
+
+@pytest.mark.parametrize(("mode", "assistant_turns"), [("same_turn", 1), ("new_turn", 2)])
+def test_calls_after_outputs_choose_the_turn_boundary(mode: str, assistant_turns: int) -> None:
+    items = [
+        {"role": "user", "content": "go"},
+        {"type": "function_call", "call_id": "a", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "a", "output": "1"},
+        {"type": "function_call", "call_id": "b", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "b", "output": "2"},
+    ]
+    messages = items_to_messages(items, calls_after_outputs=mode)  # type: ignore[arg-type]
+    assistants = [m for m in messages if m["role"] == "assistant"]
+    assert len(assistants) == assistant_turns
+    assert [m.get("tool_call_id") for m in messages if m["role"] == "tool"] == ["a", "b"]
+    if mode == "new_turn":
+        assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant", "tool"]

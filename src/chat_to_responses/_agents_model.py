@@ -137,35 +137,6 @@ def _responses_tool(chat_tool: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-# An empty reasoning item: no text, no carriers, nothing replayed; it only starts a new assistant turn.
-_TURN_BREAK: Final[dict[str, Any]] = {"type": "reasoning", "summary": []}
-
-
-def _item_type(item: Any) -> Any:
-    return item.get("type") if isinstance(item, Mapping) else getattr(item, "type", None)
-
-
-def _one_turn_per_response(items: str | list[TResponseInputItem]) -> str | list[Any]:
-    """The Runner's history with a turn break before each function_call that follows a tool output.
-
-    The Runner records each response's items, then the outputs of its calls, so a call after an output
-    always starts the next model response. ``items_to_messages`` keeps such a call in the previous
-    assistant turn (older Codex interleaves ``call, output, call, output`` within one response): without
-    the break, sequential tool turns would be replayed as one turn of parallel calls.
-    """
-    if isinstance(items, str):
-        return items
-    out: list[Any] = []
-    previous = None
-    for item in items:
-        kind = _item_type(item)
-        if kind == "function_call" and previous == "function_call_output":
-            out.append(dict(_TURN_BREAK))
-        out.append(item)
-        previous = kind
-    return out
-
-
 def _plain(value: Any) -> Any:
     """A JSON-ready copy (agents' converters return TypedDicts that may hold SDK models)."""
     if hasattr(value, "model_dump"):
@@ -323,9 +294,11 @@ class ChatCmplModel(Model):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(chat.completions.create keyword arguments, Responses template)`` for one model call."""
         messages = items_to_messages(
-            _one_turn_per_response(input),
+            input,
             instructions=system_instructions,
             reasoning_content=self._reasoning_content,
+            # The Runner records a response's calls, then their outputs: a call after an output is a new turn.
+            calls_after_outputs="new_turn",
         )
         chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
         chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]

@@ -72,6 +72,10 @@ from ._carriers import PREFIX, decode_carriers, encode_carriers
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
 ReasoningContentMode = Literal["tool_turns", "always", "never"]
+CallsAfterOutputs = Literal["same_turn", "new_turn"]
+"""Where a ``function_call`` that follows a tool output goes: older Codex interleaves ``call, output, call,
+output`` within one response (``same_turn``); the Agents SDK Runner records each response's calls before
+their outputs, so there a call after an output always starts the next model turn (``new_turn``)."""
 Json = dict[str, Any]
 
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
@@ -325,8 +329,9 @@ def _kind(item: Json) -> str | None:
 class _Grouper:
     """First pass: system texts apart, and the conversation as user messages, turns and tool outputs."""
 
-    def __init__(self, notes: list[str]) -> None:
+    def __init__(self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "same_turn") -> None:
         self.notes = notes
+        self.calls_join_answered_turn = calls_after_outputs == "same_turn"
         self.system: list[str] = []
         self.blocks: list[_Block] = []
         self.turn: _Turn | None = None
@@ -345,7 +350,7 @@ class _Grouper:
         elif kind == "function_call":
             call = _read_call(item, self.notes)
             if call is not None:
-                self._open_turn(joins=True)
+                self._open_turn(joins=self.calls_join_answered_turn)
                 self._turn().calls.append(call)
         elif kind == "function_call_output":
             self._tool_output(item)
@@ -522,18 +527,20 @@ def items_to_messages(
     instructions: str | None = None,
     reasoning_content: ReasoningContentMode = "tool_turns",
     dropped: list[str] | None = None,
+    calls_after_outputs: CallsAfterOutputs = "same_turn",
 ) -> list[Json]:
     """Responses input / output items (or a ``str`` input) → Chat Completions ``messages``.
 
     ``dropped``, if given, receives a short description of everything skipped (``item_reference``, hosted
     tool items, foreign ``encrypted_content``, unsupported parts). Raises ``ValueError`` only when ``items``
     is neither a ``str`` nor a ``list`` / ``tuple``, or for an unknown ``reasoning_content`` mode.
+    ``calls_after_outputs`` says which history convention the caller follows (see :data:`CallsAfterOutputs`).
     """
     _check_mode(reasoning_content)
     notes = dropped if dropped is not None else []
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
-    grouper = _Grouper(notes)
+    grouper = _Grouper(notes, calls_after_outputs)
     for raw in _check_input(items, "items"):
         grouper.add(raw)
     messages = _emit(grouper.blocks, reasoning_content, notes)
