@@ -157,8 +157,9 @@ async def test_stream_frames_follow_the_rules(upstream: FakeUpstream, http: http
     assert events[-1]["type"] == "response.completed"
 
 
-async def test_one_frame_per_write(upstream_server: tuple[FakeUpstream, str]) -> None:
-    """Each event is its own ASGI body message: a proxy or client never waits for a half frame."""
+async def test_whole_frames_per_write(upstream_server: tuple[FakeUpstream, str]) -> None:
+    """Each ASGI body message holds whole frames (a proxy or client never waits for a half frame), and the
+    frames of one upstream read share a message (one write, not one per event)."""
     upstream, url = upstream_server
     upstream.reset(StreamTurn(fixture(TEXT)))
     app = create_app(ServerConfig(upstream=f"{url}/v1", store="memory"))
@@ -179,8 +180,26 @@ async def test_one_frame_per_write(upstream_server: tuple[FakeUpstream, str]) ->
     async with app.router.lifespan_context(app):
         await app({**scope, "app": app}, receive, send)
     bodies = [m["body"] for m in sent if m["type"] == "http.response.body" and m["body"]]
-    assert all(b.count(b"\n\n") == 1 and b.startswith(b"event: ") for b in bodies)
-    assert len(bodies) == len(parse_sse(b"".join(bodies)))
+    assert all(b.startswith(b"event: ") and b.endswith(b"\n\n") for b in bodies)
+    frames = [parse_sse(b) for b in bodies]
+    assert all(len(f) == b.count(b"\n\n") for f, b in zip(frames, bodies, strict=True))
+    assert len(bodies) < sum(map(len, frames))
+
+
+async def test_events_are_not_held_back(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:
+    """Writing frames together never waits for more upstream input: a delta reaches the client while the
+    upstream is still streaming."""
+    chunks = fixture(TEXT)
+    upstream.reset(StreamTurn(chunks, delay=0.03))
+    sent_at_first_delta = None
+    async with http.stream(
+        "POST", "/responses", json={"model": "m", "input": "hi", "stream": True}
+    ) as response:
+        async for line in response.aiter_lines():
+            if sent_at_first_delta is None and "output_text.delta" in line:
+                sent_at_first_delta = upstream.served[0].chunks_sent
+    assert sent_at_first_delta is not None
+    assert sent_at_first_delta < len(chunks) - 2
 
 
 # ---------------------------------------------------------------------------------------- request conversion
