@@ -49,8 +49,9 @@ def fields_of(obj: Any) -> Mapping[str, Any]:
     """What can be read from a provider object: a dict itself, the fields and provider extras of an SDK model.
 
     Read once per object, then looked up with ``.get``: ``getattr`` on a pydantic model for a missing name
-    goes through ``__getattr__`` and an exception, and most keys asked here are missing. An extra counts
-    only where the declared field is ``None``. Anything else (str, int, list, None…) has nothing to read.
+    goes through ``__getattr__`` and an exception, and most keys asked here are missing. Pydantic keeps
+    declared fields in ``__dict__`` and the others in ``__pydantic_extra__``, never a name in both, so
+    the two merge without conflict. Anything else (str, int, list, None…) has nothing to read.
     """
     if type(obj) is dict:
         return obj
@@ -58,13 +59,7 @@ def fields_of(obj: Any) -> Mapping[str, Any]:
     if fields is None:
         return _NOTHING
     extra = getattr(obj, "__pydantic_extra__", None)
-    if not extra:
-        return fields  # type: ignore[no-any-return]
-    merged = dict(fields)
-    for key, value in extra.items():
-        if merged.get(key) is None:
-            merged[key] = value
-    return merged
+    return {**fields, **extra} if extra else fields
 
 
 _NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
