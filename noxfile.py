@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -34,9 +37,27 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
+LITELLM = (
+    "litellm[proxy]==1.106.2"  # the peer of the bridge row, in a virtualenv of its own (it pins openai 2)
+)
+
+
 @nox.session
 def benchmarks(session: nox.Session) -> None:
+    """``benchmarks/run.py``; with no arguments it rewrites ``benchmarks/RESULTS.md``."""
     # The peers: openai-agents' stream handler, and the seed library for the tool-loop row.
-    session.install("-e", ".[testing]", "openai-agents>=0.24")
+    session.install("-e", ".[testing,server]", "openai-agents>=0.24")
     session.install("--no-deps", "chat-cmpl-stream-handler==0.5.0")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    session.run("python", "benchmarks/run.py", *_litellm(session), *(session.posargs or ["--write"]))
+
+
+def _litellm(session: nox.Session) -> list[str]:
+    """``--litellm PATH`` once LiteLLM's proxy is installed in its own virtualenv, else why it is not."""
+    venv = Path(session.cache_dir) / "litellm"
+    try:
+        if not (venv / "bin" / "python").exists():
+            session.run("python", "-m", "venv", str(venv))
+        session.run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", LITELLM, external=True)
+    except nox.command.CommandFailed as exc:
+        return ["--litellm-missing", f"{LITELLM} did not install ({exc.reason})"]
+    return ["--litellm", str(venv / "bin" / "litellm")]

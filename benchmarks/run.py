@@ -11,6 +11,9 @@
    openai-agents end to end (parse, construct, translate, serialise).
 3. Scaling: µs per delta at 1k, 10k and 100k deltas of text, reasoning and tool arguments.
 4. Memory: peak traced memory while translating a 100k-delta text stream, over the output text's size.
+5. Tool loop: three 0.3 s tools in one turn, ours against the seed library's loop.
+6. Bridge: ``chat-to-responses serve`` and LiteLLM's proxy (``--litellm``: its command, in a virtualenv of
+   its own) over one fake upstream on 127.0.0.1; see ``benchmarks/bridge.py``.
 
 ``--write`` also writes ``benchmarks/RESULTS.md`` with the machine, the command, the date and any
 ``--note``.
@@ -399,12 +402,31 @@ def tool_loop(rounds: int) -> list[tuple[str, str]]:
     ]
 
 
+def bridge(litellm: str | None, missing: str) -> list[tuple[str, str]]:
+    """Row 6 (``benchmarks/bridge.py``): the HTTP server over a fake upstream, LiteLLM's proxy beside it."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+        from bridge import bridge_rows
+    except ImportError as exc:
+        return [("bridge", f"skipped: the [server] extra is not installed ({exc})")]
+    rows = bridge_rows(litellm=litellm)
+    if litellm is None:
+        rows.append(("bridge, LiteLLM proxy", f"skipped: {missing}"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--write", action="store_true", help="also write benchmarks/RESULTS.md")
+    parser.add_argument("--litellm", help="the `litellm` command for the bridge row (its own virtualenv)")
+    parser.add_argument(
+        "--litellm-missing", default="not given", help="why there is no --litellm (shown in the table)"
+    )
+    parser.add_argument("--no-bridge", action="store_true", help="skip the bridge rows")
     parser.add_argument(
         "--note", action="append", default=[], help="a line for the Notes of RESULTS.md (repeatable)"
     )
@@ -416,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         + scaling(args.rounds)
         + memory()
         + tool_loop(args.rounds)
+        + ([] if args.no_bridge else bridge(args.litellm, args.litellm_missing))
     )
     width = max(len(name) for name, _ in rows)
     table = "\n".join(f"| {name:<{width}} | {value} |" for name, value in rows)
