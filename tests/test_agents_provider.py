@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ import pytest
 pytest.importorskip("agents")  # openai-agents needs openai 3: absent from the openai 2.x test run
 
 import agents
-import httpx
 import openai
 from agents import (
     Agent,
@@ -47,8 +45,8 @@ from chat_to_responses.testing import (
     StreamTurn,
     assert_stream_ok,
 )
+from helpers import CORPUS, chunk, replay_client
 
-CORPUS = Path(__file__).parent.parent / "fixtures" / "chat-streams"
 pytestmark = pytest.mark.anyio
 set_tracing_disabled(True)  # no trace export (no network in tests)
 
@@ -61,30 +59,11 @@ def anyio_backend() -> str:
 # ---------------------------------------------------------------------------------------------- upstream
 
 
-def _client(transport: ReplayTransport) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        api_key="test",
-        base_url="http://upstream.test/v1",
-        http_client=httpx.AsyncClient(transport=transport),
-        max_retries=0,
-    )
-
-
 def _usage(prompt: int, completion: int, **extra: Any) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        **extra,
-    }
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         **extra,
     }
 
@@ -119,15 +98,15 @@ def _turn(
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         }
         return CompletionTurn({**completion, "usage": usage} if usage else completion)
-    chunks = [_chunk({"role": "assistant"})]
+    chunks = [chunk({"role": "assistant"})]
     if reasoning is not None:
-        chunks.append(_chunk({"reasoning_content": reasoning}))
+        chunks.append(chunk({"reasoning_content": reasoning}))
     if text is not None:
-        chunks.append(_chunk({"content": text}))
-    chunks += [_chunk({"tool_calls": [{"index": i, **call}]}) for i, call in enumerate(tool_calls)]
-    chunks.append(_chunk({}, finish))
+        chunks.append(chunk({"content": text}))
+    chunks += [chunk({"tool_calls": [{"index": i, **call}]}) for i, call in enumerate(tool_calls)]
+    chunks.append(chunk({}, finish))
     if usage:
-        chunks.append({**_chunk({}), "choices": [], "usage": usage})
+        chunks.append({**chunk({}), "choices": [], "usage": usage})
     return StreamTurn(chunks)
 
 
@@ -207,7 +186,7 @@ async def test_two_tools_and_a_handoff_complete(streamed: bool) -> None:
     ]
     transport = ReplayTransport(turns)
     settings = ModelSettings(temperature=0.2, top_p=0.9, max_tokens=300, parallel_tool_calls=True)
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = _agents(ChatCmplModel("qwen3", openai_client=client), settings)
         result, events = await _run(agent, "Weather and time in Paris, then my invoice?", streamed=streamed)
 
@@ -317,7 +296,7 @@ async def test_streamed_and_non_streamed_answers_give_the_same_items() -> None:
     outputs = []
     for streamed in (True, False):
         transport = ReplayTransport([_turn(streamed=streamed, **answer)])
-        async with _client(transport) as client:
+        async with replay_client(transport) as client:
             model = ChatCmplModel("m", openai_client=client, ids=SequentialIds())
             settings = ModelSettings(preserve_raw_usage=True)
             call = (None, "hi", settings, [], None, [], ModelTracing.DISABLED)
@@ -360,7 +339,7 @@ async def test_output_type_and_model_settings_reach_the_request(streamed: bool) 
         extra_args={"seed": 7},
         include_usage=False,
     )
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(
             name="Reporter",
             instructions="Report the weather.",
@@ -393,7 +372,7 @@ async def test_output_type_and_model_settings_reach_the_request(streamed: bool) 
 
 async def test_unset_settings_are_not_sent() -> None:
     transport = ReplayTransport([_turn(streamed=True, text="hi")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
         await _run(agent, "hello", streamed=True)
     body = transport.request_bodies[0]
@@ -411,7 +390,7 @@ async def test_gemini_signature_reaches_the_next_request_whatever_the_model_name
         CORPUS / "google" / "gemini_compat_parallel_tools_no_index_SELF_AUTHORED.jsonl"
     )
     transport = ReplayTransport([turn1, _turn(streamed=True, text="Paris 20, Tokyo 25.")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("prod-flash", openai_client=client), tools=[get_weather])
         result, events = await _run(agent, "Weather in Paris and Tokyo?", streamed=True)
     assert result.final_output == "Paris 20, Tokyo 25."
@@ -454,7 +433,7 @@ async def test_gemini_signature_of_a_json_completion_reaches_the_next_request() 
         ],
     }
     transport = ReplayTransport([CompletionTurn(completion), _turn(streamed=False, text="Sunny.")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(
             name="A", model=ChatCmplModel("gemini-3-pro", openai_client=client), tools=[get_weather]
         )
@@ -478,7 +457,7 @@ async def test_deepseek_reasoning_is_passed_back_on_the_tool_turn() -> None:
         return f"18°C in {location}"
 
     transport = ReplayTransport([turn1, _turn(streamed=True, text="18°C.", usage=_usage(400, 5))])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(
             name="A", model=ChatCmplModel("deepseek-reasoner", openai_client=client), tools=[weather]
         )
@@ -498,18 +477,18 @@ async def test_deepseek_reasoning_is_passed_back_on_the_tool_turn() -> None:
 
 async def test_anthropic_thinking_blocks_go_back_with_their_signature() -> None:
     turn1 = [
-        _chunk(
+        chunk(
             {
                 "reasoning_content": "Let me check.",
                 "thinking_blocks": [{"type": "thinking", "thinking": "Let me check."}],
             }
         ),
-        _chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-abc"}]}),
-        _chunk({"tool_calls": [{"index": 0, **_tool_call("toolu_1", "get_weather", '{"city":"Lima"}')}]}),
-        _chunk({}, "tool_calls"),
+        chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-abc"}]}),
+        chunk({"tool_calls": [{"index": 0, **_tool_call("toolu_1", "get_weather", '{"city":"Lima"}')}]}),
+        chunk({}, "tool_calls"),
     ]
     transport = ReplayTransport([turn1, _turn(streamed=True, text="ok")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("claude", openai_client=client), tools=[get_weather])
         await _run(agent, "Lima?", streamed=True)
     assistant = transport.request_bodies[1]["messages"][1]
@@ -523,7 +502,7 @@ async def test_anthropic_thinking_blocks_go_back_with_their_signature() -> None:
 
 async def test_truncated_stream_ends_incomplete_and_the_runner_raises() -> None:
     transport = ReplayTransport([StreamTurn.from_file(CORPUS / "deepseek" / "chat_finish_length.jsonl")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("deepseek-chat", openai_client=client))
         result = Runner.run_streamed(agent, "Write a long story.")
         events: list[Any] = []
@@ -541,7 +520,7 @@ async def test_truncated_stream_ends_incomplete_and_the_runner_raises() -> None:
 async def test_truncated_completion_raises_with_the_partial_response() -> None:
     turn = _turn(streamed=False, text="Once upon a", finish="length", usage=_usage(5, 3))
     transport = ReplayTransport([turn])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
         with pytest.raises(ChatCmplResponseError, match="max_output_tokens") as caught:
             await Runner.run(agent, "Write a long story.")
@@ -555,7 +534,7 @@ async def test_truncated_completion_raises_with_the_partial_response() -> None:
 async def test_direct_stream_consumer_gets_the_terminal_event_then_the_error() -> None:
     transport = ReplayTransport([_turn(streamed=True, text="cut", finish="content_filter")])
     seen: list[Any] = []
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         model = ChatCmplModel("m", openai_client=client)
         stream: AsyncIterator[Any] = model.stream_response(
             None, "hi", ModelSettings(), [], None, [], ModelTracing.DISABLED
@@ -568,7 +547,7 @@ async def test_direct_stream_consumer_gets_the_terminal_event_then_the_error() -
 
 async def test_error_in_the_stream_fails_the_run_with_the_upstream_message() -> None:
     transport = ReplayTransport([StreamTurn.from_file(CORPUS / "groq" / "gptoss_text_then_error.jsonl")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("openai/gpt-oss-120b", openai_client=client))
         result = Runner.run_streamed(agent, "hi")
         events: list[Any] = []
@@ -581,7 +560,7 @@ async def test_error_in_the_stream_fails_the_run_with_the_upstream_message() -> 
 
 async def test_dropped_connection_fails_the_run() -> None:
     transport = ReplayTransport([StreamTurn(_turn_chunks("partial answer"), cut_after=2)])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
         result = Runner.run_streamed(agent, "hi")
         with pytest.raises(ModelBehaviorError, match=r"response\.failed"):
@@ -597,7 +576,7 @@ def _turn_chunks(text: str) -> list[dict[str, Any]]:
 async def test_error_body_in_a_json_completion_raises_with_the_upstream_message() -> None:
     body = {"error": {"message": "model overloaded", "code": 503}}
     transport = ReplayTransport([CompletionTurn(body)])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
         with pytest.raises(ChatCmplResponseError, match="model overloaded") as caught:
             await Runner.run(agent, "hi")
@@ -608,7 +587,7 @@ async def test_http_error_is_the_openai_exception() -> None:
     transport = ReplayTransport(
         [ErrorTurn(400, {"error": {"message": "bad model", "type": "invalid_request_error"}})]
     )
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
         with pytest.raises(openai.BadRequestError, match="bad model"):
             await Runner.run(agent, "hi")
@@ -621,7 +600,7 @@ async def test_stream_without_usage_still_counts_its_requests() -> None:
             _turn(streamed=True, text="Sunny."),
         ]
     )
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(
             name="A", model=ChatCmplModel("m", openai_client=client, include_usage=None), tools=[get_weather]
         )
@@ -679,7 +658,7 @@ async def test_generation_spans_record_model_usage_and_errors(streamed: bool, sp
         _turn(streamed=streamed, text="cut", finish="length", usage=_usage(4, 9)),
     ]
     transport = ReplayTransport(turns)
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", instructions="Be brief.", model=ChatCmplModel("qwen3", openai_client=client))
         await _run(agent, "hi", streamed=streamed)
         with pytest.raises(ModelBehaviorError):
@@ -724,7 +703,7 @@ async def test_provider_gives_our_model_for_any_name(monkeypatch: pytest.MonkeyP
 
 async def test_provider_in_run_config_runs_agents_named_by_string() -> None:
     transport = ReplayTransport([_turn(streamed=True, reasoning="Easy.", text="4", usage=_usage(3, 2))])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         provider = ChatCmplProvider(openai_client=client, reasoning="text", ids=SequentialIds())
         agent = Agent(name="A", instructions="Do maths.", model="qwen3-32b")
         result = Runner.run_streamed(agent, "2+2?", run_config=RunConfig(model_provider=provider))
@@ -739,7 +718,7 @@ async def test_provider_in_run_config_runs_agents_named_by_string() -> None:
 
 async def test_unsupported_server_state_is_ignored_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     transport = ReplayTransport([_turn(streamed=False, text="a"), _turn(streamed=False, text="b")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         model = ChatCmplModel("m", openai_client=client)
         for _ in range(2):
             await model.get_response(
@@ -760,11 +739,11 @@ async def test_unsupported_server_state_is_ignored_with_one_warning(caplog: pyte
 # ---------------------------------------------------------------------------------------------- side by side
 
 _INTERLEAVED = [
-    _chunk({"role": "assistant", "reasoning_content": "First I think."}),
-    _chunk({"content": "Step one."}),
-    _chunk({"reasoning_content": "Then I think again."}),
-    _chunk({"content": "Step two."}),
-    _chunk({}, "stop"),
+    chunk({"role": "assistant", "reasoning_content": "First I think."}),
+    chunk({"content": "Step one."}),
+    chunk({"reasoning_content": "Then I think again."}),
+    chunk({"content": "Step two."}),
+    chunk({}, "stop"),
 ]
 # (row label, recorded stream or hand-written chunks)
 SIDE_BY_SIDE: list[tuple[str, str | list[dict[str, Any]]]] = [
@@ -835,7 +814,7 @@ async def _observe(model_class: type[Any], stream: str | list[dict[str, Any]]) -
     transport = ReplayTransport([chunks])
     events: list[Any] = []
     error: Exception | None = None
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         model = model_class(str(chunks[0].get("model") or "m"), openai_client=client)
         try:
             async for event in model.stream_response(
@@ -876,7 +855,7 @@ async def _replayed(model_class: type[Any], fixture: str, model_name: str, tool:
     transport = ReplayTransport(
         [StreamTurn.from_file(CORPUS / f"{fixture}.jsonl"), _turn(streamed=True, text="ok")]
     )
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         agent = Agent(name="A", model=model_class(model_name, openai_client=client), tools=[tool])
         result = Runner.run_streamed(agent, "hi")
         async for _ in result.stream_events():

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import openai
 import pytest
 from pydantic import BaseModel
@@ -34,8 +33,8 @@ from chat_to_responses import (
     stream_until_user_input_events,
 )
 from chat_to_responses.testing import ErrorTurn, ReplayTransport, StreamTurn
+from helpers import CORPUS, chunk, replay_client
 
-CORPUS = Path(__file__).parent.parent / "fixtures" / "chat-streams"
 pytestmark = pytest.mark.anyio
 
 
@@ -44,34 +43,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _client(transport: ReplayTransport) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        api_key="test",
-        base_url="http://upstream.test/v1",
-        http_client=httpx.AsyncClient(transport=transport),
-        max_retries=0,
-    )
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        **extra,
-    }
-
-
 def _text_turn(text: str) -> list[dict[str, Any]]:
     usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
-    return [_chunk({"role": "assistant", "content": text}), _chunk({}, "stop", usage=usage)]
+    return [chunk({"role": "assistant", "content": text}), chunk({}, "stop", usage=usage)]
 
 
 def _calls_turn(*calls: tuple[str, str, str], trailing: int = 0) -> list[dict[str, Any]]:
     """Tool calls, each whole in its own chunk, then ``trailing`` chunks of nothing before the finish."""
     chunks = [
-        _chunk(
+        chunk(
             {
                 "tool_calls": [
                     {"index": i, "id": cid, "type": "function", "function": {"name": n, "arguments": a}}
@@ -80,8 +60,8 @@ def _calls_turn(*calls: tuple[str, str, str], trailing: int = 0) -> list[dict[st
         )
         for i, (cid, n, a) in enumerate(calls)
     ]
-    chunks += [_chunk({}) for _ in range(trailing)]
-    return [*chunks, _chunk({}, "tool_calls")]
+    chunks += [chunk({}) for _ in range(trailing)]
+    return [*chunks, chunk({}, "tool_calls")]
 
 
 async def _echo(tool_call: ToolCall, context: Any) -> str:
@@ -107,7 +87,7 @@ async def test_three_slow_tools_run_concurrently_while_the_model_streams() -> No
     )
     transport = ReplayTransport([turn1, _text_turn("all done")])
     tool = {**TOOL, "function": {**TOOL["function"], "name": "slow"}}
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         result = await stream_until_user_input(
             [{"role": "user", "content": "go"}], "m", client, tools=[tool], tool_invokers={"slow": slow}
         )
@@ -122,7 +102,7 @@ async def test_openai_parallel_calls_replay_as_one_assistant_message() -> None:
     turn1 = read_chunk_file(CORPUS / "openai" / "parallel_tool_calls_two.jsonl")
     transport = ReplayTransport([turn1, _text_turn("Sunny, and AAPL is up.")])
     invokers = {"GetWeatherArgs": _echo, "get_stock_price": _echo}
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         result = await stream_until_user_input(
             [{"role": "user", "content": "weather and stock?"}], "gpt-4o", client, tool_invokers=invokers
         )
@@ -150,7 +130,7 @@ async def test_openai_parallel_calls_replay_as_one_assistant_message() -> None:
 async def test_deepseek_reasoning_content_is_passed_back_on_the_tool_turn() -> None:
     turn1 = read_chunk_file(CORPUS / "deepseek" / "reasoner_tool_call.jsonl")
     transport = ReplayTransport([turn1, _text_turn("It is 20°C.")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "weather?"}],
             "deepseek-reasoner",
@@ -166,7 +146,7 @@ async def test_deepseek_reasoning_content_is_passed_back_on_the_tool_turn() -> N
 async def test_gemini_thought_signature_is_sent_back_on_its_call() -> None:
     turn1 = read_chunk_file(CORPUS / "google" / "gemini_compat_parallel_tools_no_index_SELF_AUTHORED.jsonl")
     transport = ReplayTransport([turn1, _text_turn("Paris 20, Tokyo 25.")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "weather?"}],
             "gemini-3",
@@ -180,17 +160,17 @@ async def test_gemini_thought_signature_is_sent_back_on_its_call() -> None:
 
 async def test_anthropic_thinking_blocks_are_sent_back_with_their_signature() -> None:
     turn1 = [
-        _chunk(
+        chunk(
             {
                 "reasoning_content": "Let me check.",
                 "thinking_blocks": [{"type": "thinking", "thinking": "Let me check."}],
             }
         ),
-        _chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-abc"}]}),
+        chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-abc"}]}),
         *_calls_turn(("toolu_1", "echo", '{"x":1}')),
     ]
     transport = ReplayTransport([turn1, _text_turn("ok")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "hi"}], "claude", client, tools=[TOOL], tool_invokers={"echo": _echo}
         )
@@ -205,7 +185,7 @@ async def test_unknown_tool_and_invalid_json_are_told_to_the_model() -> None:
     transport = ReplayTransport([turn1, _text_turn("sorry")])
     events = []
     async with (
-        _client(transport) as client,
+        replay_client(transport) as client,
         aclosing(
             stream_until_user_input_events(
                 [{"role": "user", "content": "hi"}], "m", client, tools=[TOOL], tool_invokers={"echo": _echo}
@@ -228,7 +208,7 @@ async def test_tool_exception_modes(mode: str) -> None:
         raise KeyError("missing-thing")
 
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("recovered")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         call = stream_until_user_input(
             [{"role": "user", "content": "hi"}],
             "m",
@@ -256,7 +236,7 @@ async def test_tool_timeout_is_reported() -> None:
         return "never"
 
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         with anyio.fail_after(5):
             await stream_until_user_input(
                 [{"role": "user", "content": "hi"}],
@@ -287,7 +267,7 @@ async def test_structured_results_are_sent_as_json() -> None:
 
     turn1 = _calls_turn(*[(k, "echo", f'{{"k":"{k}"}}') for k in results])
     transport = ReplayTransport([turn1, _text_turn("ok")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "hi"}], "m", client, tools=[TOOL], tool_invokers={"echo": structured}
         )
@@ -297,7 +277,7 @@ async def test_structured_results_are_sent_as_json() -> None:
 
 async def test_max_iterations_carries_the_conversation() -> None:
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _calls_turn(("b", "echo", "{}"))])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         with pytest.raises(MaxIterationsReached) as info:
             await stream_until_user_input(
                 [{"role": "user", "content": "hi"}],
@@ -314,7 +294,7 @@ async def test_max_iterations_carries_the_conversation() -> None:
 async def test_length_truncated_answer_ends_incomplete_with_its_text() -> None:
     turn = read_chunk_file(CORPUS / "deepseek" / "chat_finish_length.jsonl")
     transport = ReplayTransport([turn])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         result = await stream_until_user_input(
             [{"role": "user", "content": "write"}], "deepseek-chat", client
         )
@@ -326,7 +306,7 @@ async def test_length_truncated_answer_ends_incomplete_with_its_text() -> None:
 async def test_upstream_failure_mid_stream_keeps_the_conversation() -> None:
     turn = read_chunk_file(CORPUS / "groq" / "gptoss_error_event_midstream.jsonl")
     transport = ReplayTransport([turn])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         with pytest.raises(UpstreamError, match="Tool call validation failed") as info:
             await stream_until_user_input([{"role": "user", "content": "hi"}], "gpt-oss", client)
     assert info.value.result.messages == [{"role": "user", "content": "hi"}]  # type: ignore[attr-defined]
@@ -336,7 +316,7 @@ async def test_http_error_before_the_stream_is_run_failed() -> None:
     transport = ReplayTransport(
         [ErrorTurn(400, {"error": {"message": "bad model", "type": "invalid_request_error"}})]
     )
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         events = [
             e async for e in stream_until_user_input_events([{"role": "user", "content": "hi"}], "m", client)
         ]
@@ -348,7 +328,7 @@ async def test_http_error_before_the_stream_is_run_failed() -> None:
 async def test_breaking_out_closes_the_upstream_stream_at_once() -> None:
     turn = StreamTurn(read_chunk_file(CORPUS / "openai" / "text_usage_service_tier_obfuscation.jsonl"))
     transport = ReplayTransport([turn])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         async with aclosing(
             stream_until_user_input_events([{"role": "user", "content": "hi"}], "m", client)
         ) as events:
@@ -364,7 +344,7 @@ async def test_cancelling_the_consumer_closes_the_upstream_and_keeps_the_run() -
     )
     transport = ReplayTransport([turn])
     caught: list[BaseException] = []
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
 
         async def consume() -> None:
             try:
@@ -398,7 +378,7 @@ async def test_seed_style_handler_and_callback() -> None:
 
     transport = ReplayTransport([_calls_turn(("a", "echo", '{"q":1}')), _text_turn("Hello there")])
     handler = Collector()
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "hi"}],
             "m",
@@ -415,7 +395,7 @@ async def test_seed_style_handler_and_callback() -> None:
 
 async def test_events_order_for_one_tool_turn() -> None:
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         events = [
             e
             async for e in stream_until_user_input_events(
@@ -457,7 +437,7 @@ async def test_pydantic_tool_with_title_field_and_default_through_the_loop() -> 
         ("a", "create_issue", '{"title": "Crash", "priority": null}'), ("b", "create_issue", "{}")
     )
     transport = ReplayTransport([turn1, _text_turn("done")])
-    async with _client(transport) as client:
+    async with replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "file it"}], "m", client, tools=tools, tool_invokers=invokers
         )
@@ -478,7 +458,7 @@ async def test_mcp_stdio_tool_through_the_loop() -> None:
     config = MCPServerConfig(command=sys.executable, args=[str(server), "stdio"], server_label="demo")
     turn1 = _calls_turn(("a", "demo__add", '{"a": 2, "b": 3}'), ("b", "demo__echo_meta", "{}"))
     transport = ReplayTransport([turn1, _text_turn("5")])
-    async with MCPToolset([config]) as toolset, _client(transport) as client:
+    async with MCPToolset([config]) as toolset, replay_client(transport) as client:
         await stream_until_user_input(
             [{"role": "user", "content": "add"}],
             "m",
