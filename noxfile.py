@@ -53,7 +53,7 @@ def benchmarks(session: nox.Session) -> None:
 
 def _litellm(session: nox.Session) -> list[str]:
     """``--litellm PATH`` once LiteLLM's proxy is installed in its own virtualenv, else why it is not."""
-    venv = Path(session.cache_dir) / "litellm"
+    venv = Path(session.cache_dir).resolve() / "litellm"
     try:
         if not (venv / "bin" / "python").exists():
             session.run("python", "-m", "venv", str(venv))

@@ -416,74 +416,70 @@ def _version_of(litellm: str) -> str:
 def _report(
     contestants: list[Contestant], litellm_version: str, sequential: int, concurrency: tuple[int, ...]
 ) -> list[tuple[str, str]]:
-    bridges = [c for c in contestants if c.name != "direct"]
+    """Each row: the direct figure in its name, then each bridge's added cost and ours against LiteLLM's."""
     label = {"ours": "ours", "litellm": f"LiteLLM {litellm_version}"}
+    n_chunks = len(BURST_FIXTURE.read_text().splitlines())
     burst = _sequential(contestants, "burst", sequential, stamps=False)
     paced = _sequential(contestants, "paced", max(3, sequential // 6), stamps=True)
-    direct = burst["direct"]
-    base_first, base_total = _median([s.first_event for s in direct]), _median([s.total for s in direct])
-    base_lat = [ns / 1e6 for s in paced["direct"] for ns in s.latencies_ns]
-    rows: list[tuple[str, str]] = []
-    n_chunks = len(BURST_FIXTURE.read_text().splitlines())
 
-    def cell(fn: Any) -> str:
-        return "; ".join(f"{label[c.name]} {fn(c)}" for c in bridges)
+    def median_of(attr: str) -> dict[str, float]:
+        return {name: _median([getattr(s, attr) for s in streams]) for name, streams in burst.items()}
 
-    base_text = _median([s.first_text for s in direct])
+    def latencies(name: str) -> list[float]:
+        return [ns / 1e6 for s in paced[name] for ns in s.latencies_ns]
 
-    def first(c: Contestant) -> str:
-        streams = burst[c.name]
-        event = _median([s.first_event for s in streams]) - base_first
-        return f"+{_ms(event)} (first text +{_ms(_median([s.first_text for s in streams]) - base_text)})"
-
-    rows.append(
+    first, text, total = median_of("first_event"), median_of("first_text"), median_of("total")
+    added_first = {k: (v - first["direct"]) * 1e3 for k, v in first.items()}  # ms
+    added_text = {k: (v - text["direct"]) * 1e3 for k, v in text.items()}
+    added_total = {k: (v - total["direct"]) * 1e3 for k, v in total.items()}
+    lat = {name: latencies(name) for name in paced}
+    p50 = {name: _median(v) - _median(lat["direct"]) for name, v in lat.items()}
+    p99 = {name: _quantile(v, 0.99) - _quantile(lat["direct"], 0.99) for name, v in lat.items()}
+    rows = [
         (
             f"bridge, added time to first event ({sequential} sequential streams; direct: first chunk"
-            f" {_ms(base_first)})",
-            cell(first),
-        )
-    )
-    rows.append(
+            f" after {_ms(first['direct'])})",
+            _compare(label, added_first, "+{:.2f} ms", lower=True)
+            + f" (first text: {_compare(label, added_text, '+{:.2f} ms')})",
+        ),
         (
-            f"bridge, added time to the end of a {n_chunks}-chunk stream (direct: {_ms(base_total)})",
-            cell(lambda c: "+" + _ms(_median([s.total for s in burst[c.name]]) - base_total)),
-        )
-    )
-
-    def latency(c: Contestant) -> str:
-        lat = [ns / 1e6 for s in paced[c.name] for ns in s.latencies_ns]
-        if not lat:
-            return "no stamped deltas came through"
-        p50 = _median(lat) - _median(base_lat)
-        p99 = _quantile(lat, 0.99) - _quantile(base_lat, 0.99)
-        return f"+{p50:.2f} ms p50, +{p99:.2f} ms p99"
-
-    rows.append(
+            f"bridge, added time to the end of a {n_chunks}-chunk stream (direct: {_ms(total['direct'])})",
+            _compare(label, added_total, "+{:.2f} ms", lower=True),
+        ),
         (
-            f"bridge, added per-event latency (chunks {PACED_GAP * 1e3:.0f} ms apart; direct p50"
-            f" {_median(base_lat):.2f} ms)",
-            cell(latency),
-        )
-    )
+            f"bridge, added per-event latency, {PACED_CHUNKS} chunks {PACED_GAP * 1e3:.0f} ms apart"
+            f" × {len(paced['direct'])} streams (direct: {_median(lat['direct']):.2f} ms p50)",
+            _compare(label, p50, "+{:.2f} ms p50", lower=True)
+            + f"; p99: {_compare(label, p99, '+{:.2f} ms')}",
+        ),
+    ]
     for n in concurrency:
-        total = 2 * n
-        results = {}
+        total_streams = 2 * n
+        rates: dict[str, float] = {}
+        failures = []
         for c in contestants:
-            results[c.name] = _throughput(c, n, total)
+            rates[c.name], failed = _throughput(c, n, total_streams)
+            if failed:
+                failures.append(f"{label.get(c.name, c.name)}: {failed} failed")
             time.sleep(1)  # as in _sequential: let the bridge finish its after-response work
-
-        def rate(c: Contestant, results: dict[str, tuple[float, int]] = results) -> str:
-            per_s, failed = results[c.name]
-            return f"{per_s:.0f}/s" + (f" ({failed} failed)" if failed else "")
-
         rows.append(
             (
-                f"bridge, streams per second at {n} concurrent ({total} streams of {n_chunks} chunks;"
-                f" upstream direct {rate(contestants[0])})",
-                cell(rate),
+                f"bridge, streams per second at {n} concurrent ({total_streams} streams of {n_chunks} chunks;"
+                f" direct {rates['direct']:.0f}/s)",
+                _compare(label, rates, "{:.1f}/s", lower=False)
+                + (f" ({'; '.join(failures)})" if failures else ""),
             )
         )
     return rows
+
+
+def _compare(label: dict[str, str], values: dict[str, float], fmt: str, *, lower: bool | None = None) -> str:
+    """``ours X; LiteLLM Y`` and, when ``lower`` says which way is better, how many times better ours is."""
+    text = "; ".join(f"{label[name]} {fmt.format(values[name])}" for name in label if name in values)
+    if lower is None or "litellm" not in values or min(values["ours"], values["litellm"]) <= 0:
+        return text
+    ratio = values["litellm"] / values["ours"] if lower else values["ours"] / values["litellm"]
+    return f"{text} → ours {ratio:.1f}× {'less' if lower else 'more'}"
 
 
 def _quantile(values: list[float], q: float) -> float:
