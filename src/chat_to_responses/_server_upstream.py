@@ -26,7 +26,11 @@ from ._server_errors import BridgeError, upstream_http_error
 Json = dict[str, Any]
 
 _ERROR_BODY_LIMIT = 64 * 1024
-_KEEPALIVE = 100
+# Idle upstream connections kept for reuse. httpcore 1.0 scans every pooled connection for each idle one on
+# every request and release, and closes an idle connection whenever the pool holds more than this many
+# connections in all: at 100, 200 concurrent streams spent over a quarter of the server's time in that scan
+# (encode/httpcore#1035); at 20 the scan stays short, and a connection is still reused up to 20 at once.
+_KEEPALIVE = 20
 
 
 def _transport(config: ServerConfig) -> httpx.AsyncBaseTransport:
