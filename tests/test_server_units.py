@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from chat_to_responses._server_config import ServerConfig
 from chat_to_responses._server_errors import BridgeError, upstream_http_error
 from chat_to_responses._server_request import chat_payload, parse_request
+from chat_to_responses._server_stream import write_coalesced
 from chat_to_responses._server_tools import convert_tools
 from chat_to_responses.server import MemoryStore, SQLiteStore, StoredResponse
 
@@ -230,3 +233,77 @@ def test_upstream_http_errors(content: bytes, message: str, kind: str, code: str
     assert isinstance(error, BridgeError)
     assert (error.status, error.message, error.kind, error.code) == (502, message, kind, code)
     assert set(error.body()["error"]) == {"message", "type", "param", "code"}
+
+
+# ------------------------------------------------------------------------------------------ write coalescing
+
+
+class Writes:
+    """A client's side of ``write_coalesced``: what each write held, and how many pieces existed by then."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.writes: list[bytes] = []
+        self.made_at_write: list[int] = []
+        self.made = 0
+        self.delay = delay
+
+    async def write(self, data: bytes) -> None:
+        self.writes.append(data)
+        self.made_at_write.append(self.made)
+        if self.delay:
+            await anyio.sleep(self.delay)
+
+    async def pieces(self, n: int, *, gap: float | None = None) -> AsyncIterator[bytes]:
+        """``n`` pieces, one after another (a burst), or ``gap`` seconds apart (a trickling upstream)."""
+        for i in range(n):
+            if gap is not None:
+                await anyio.sleep(gap)
+            self.made += 1
+            yield b"%d," % i
+
+
+@pytest.mark.anyio
+async def test_a_burst_goes_out_in_few_writes_the_first_piece_alone() -> None:
+    writes = Writes()
+    await write_coalesced(writes.pieces(300), writes.write, max_pending=64)
+    assert b"".join(writes.writes) == b"".join(b"%d," % i for i in range(300))
+    assert writes.writes[0] == b"0,"  # response.created is not held back by what follows it
+    # The rest in writes of up to max_pending pieces (+1 handed to the waiting writer): 5 writes, not 299.
+    sizes = [data.count(b",") for data in writes.writes[1:]]
+    assert sum(sizes) == 299
+    assert max(sizes) <= 65
+    assert len(sizes) == 5
+
+
+@pytest.mark.anyio
+async def test_pieces_that_trickle_in_are_each_written_before_the_next_exists() -> None:
+    writes = Writes()
+    await write_coalesced(writes.pieces(5, gap=0.01), writes.write)
+    assert writes.writes == [b"0,", b"1,", b"2,", b"3,", b"4,"]
+    assert writes.made_at_write == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.anyio
+async def test_a_slow_client_holds_the_reading_back() -> None:
+    writes = Writes(delay=0.01)
+    await write_coalesced(writes.pieces(200), writes.write, max_pending=8)
+    assert b"".join(writes.writes) == b"".join(b"%d," % i for i in range(200))
+    # While a write waits for the client, the reader makes at most max_pending pieces (+1 handed over).
+    written = 0
+    for data, made in zip(writes.writes, writes.made_at_write, strict=True):
+        assert data.count(b",") <= 8 + 1
+        assert made - written <= 8 + 1
+        written += data.count(b",")
+
+
+@pytest.mark.anyio
+async def test_a_failing_write_stops_the_reading_and_is_raised() -> None:
+    writes = Writes()
+
+    async def gone(data: bytes) -> None:
+        await writes.write(data)
+        raise OSError("client went away")
+
+    with pytest.raises(OSError, match="client went away"):
+        await write_coalesced(writes.pieces(1000, gap=0.001), gone)
+    assert writes.made < 10  # the upstream is not read to its end for nobody

@@ -23,6 +23,7 @@ The stored response is written before the terminal event goes out, so a client m
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -44,7 +45,7 @@ from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
-from ._server_stream import ResponseEvents, json_body_frames, sse_frames
+from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
 from ._server_upstream import Upstream
 from ._translator import StreamTranslator
 
@@ -74,6 +75,10 @@ async def _send_json(send: Send, status: int, body: Any, headers: Mapping[str, s
     all_headers = {"content-type": "application/json", "content-length": str(len(content)), **headers}
     await send({"type": "http.response.start", "status": status, "headers": _raw_headers(all_headers)})
     await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+async def _send_body(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
@@ -298,8 +303,7 @@ class _ResponseExchange:
                 else:
                     frames = sse_frames(upstream.aiter_bytes(), pipe, self._store)
                 async with aclosing(frames):
-                    async for frame in frames:
-                        await send({"type": "http.response.body", "body": frame, "more_body": True})
+                    await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 logger.info("response %s: %s", self._request.response_id, (pipe.response or {}).get("status"))
         except BridgeError as error:

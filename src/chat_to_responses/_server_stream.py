@@ -6,11 +6,12 @@ a flattened namespace get their name and namespace back in every event (``ToolNa
 the terminal response is kept so it can be stored before the client sees the terminal event (a client that
 chains ``previous_response_id`` right after ``response.completed`` must find it).
 
-Every event is its own SSE frame; the frames of the events that one upstream read produced go out in one
-write (they exist at the same moment, so no event waits, and a write per event cost a third of the
-server's time under load: ``benchmarks/bridge.py``). A body that breaks off (an exception from the byte
-iterator: the upstream dropped the connection, a read timeout) ends in ``response.failed``, as do error
-objects inside the stream and vLLM's ``abort`` (the core's rules): never a ``response.completed``.
+Every event is its own SSE frame. The frames go out through :func:`write_coalesced`: all the frames made
+between two waits for the upstream go out in one write (they exist at the same moment, so no event
+waits for another, and a write per event cost a third of the server's time under load:
+``benchmarks/bridge.py``). A body that breaks off (an exception from the byte iterator: the upstream
+dropped the connection, a read timeout) ends in ``response.failed``, as do error objects inside the stream
+and vLLM's ``abort`` (the core's rules): never a ``response.completed``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
 
 from ._completion import completion_to_chunk
 from ._server_tools import ToolNames
@@ -28,6 +33,8 @@ Json = dict[str, Any]
 OnTerminal = Callable[[Json], Awaitable[None]]
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# Pieces of frames waiting for a slow client before the upstream is read no further (write_coalesced).
+MAX_PENDING_WRITES = 64
 
 
 class ResponseEvents:
@@ -120,3 +127,55 @@ async def json_body_frames(
     except Exception as exc:  # the body broke off while being read
         events = pipe.end(exc)
     yield await _frames(events, pipe, on_terminal)
+
+
+async def write_coalesced(
+    frames: AsyncIterator[bytes],
+    write: Callable[[bytes], Awaitable[None]],
+    *,
+    max_pending: int = MAX_PENDING_WRITES,
+) -> None:
+    """``write`` every piece of ``frames`` in order, the pieces made in one go joined into one write.
+
+    httpx hands over the upstream body one HTTP chunk at a time, and a provider sends one chunk per SSE
+    event, so one network read of a fast upstream yields hundreds of pieces with no wait in between: a
+    write (a syscall, and the ASGI server's bookkeeping) for each cost more than translating them. Here a
+    writer task writes everything made since its last write, and it runs whenever the reading side
+    waits for the network: a frame waits for no later upstream data, only for the rest of the read that
+    brought it. The first piece (``response.created``…) goes out at once. A client that reads slowly
+    holds the upstream back once ``max_pending`` pieces wait, as a direct write would. An exception from
+    ``write`` (the client went away) stops the reading and is raised here.
+    """
+    sender, receiver = anyio.create_memory_object_stream[bytes](max_pending)
+    failure: list[Exception] = []
+
+    async def writer(scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        task_status.started()
+        with receiver:
+            try:
+                async for first in receiver:
+                    pieces = [first]
+                    while True:
+                        try:
+                            pieces.append(receiver.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                    await write(b"".join(pieces))
+            except Exception as exc:
+                failure.append(exc)
+                scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        await group.start(writer, group.cancel_scope)
+        with sender:
+            first = True
+            async for piece in frames:
+                try:
+                    sender.send_nowait(piece)  # no checkpoint: the writer runs when the reader waits
+                except anyio.WouldBlock:
+                    await sender.send(piece)
+                if first:
+                    first = False
+                    await anyio.lowlevel.checkpoint()  # let the writer send the first piece now
+    if failure:
+        raise failure[0]
