@@ -307,3 +307,16 @@ async def test_a_failing_write_stops_the_reading_and_is_raised() -> None:
     with pytest.raises(OSError, match="client went away"):
         await write_coalesced(writes.pieces(1000, gap=0.001), gone)
     assert writes.made < 10  # the upstream is not read to its end for nobody
+
+
+@pytest.mark.anyio
+async def test_an_exception_from_the_frames_is_raised_as_itself() -> None:
+    writes = Writes()
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"0,"
+        raise OSError("upstream read broke")
+
+    with pytest.raises(OSError, match="upstream read broke"):
+        await write_coalesced(broken(), writes.write)
+    assert writes.writes == [b"0,"]  # what was made before the exception still went out

@@ -144,7 +144,8 @@ async def write_coalesced(
     waits for the network: a frame waits for no later upstream data, only for the rest of the read that
     brought it. The first piece (``response.created``…) goes out at once. A client that reads slowly
     holds the upstream back once ``max_pending`` pieces wait, as a direct write would. An exception from
-    ``write`` (the client went away) stops the reading and is raised here.
+    ``write`` (the client went away) stops the reading, one from ``frames`` stops the writing; either is
+    raised here as itself.
     """
     sender, receiver = anyio.create_memory_object_stream[bytes](max_pending)
     failure: list[Exception] = []
@@ -165,8 +166,7 @@ async def write_coalesced(
                 failure.append(exc)
                 scope.cancel()
 
-    async with anyio.create_task_group() as group:
-        await group.start(writer, group.cancel_scope)
+    async def read() -> None:
         with sender:
             first = True
             async for piece in frames:
@@ -177,5 +177,13 @@ async def write_coalesced(
                 if first:
                     first = False
                     await anyio.lowlevel.checkpoint()  # let the writer send the first piece now
+
+    async with anyio.create_task_group() as group:
+        await group.start(writer, group.cancel_scope)
+        try:
+            await read()
+        except Exception as exc:  # raised as itself, as a plain loop would, not in an ExceptionGroup
+            failure.append(exc)
+            group.cancel_scope.cancel()
     if failure:
         raise failure[0]
