@@ -546,9 +546,10 @@ STANDING_NOTES = [
     " one process with its defaults (ours: uvicorn with httptools, SQLite store; LiteLLM's proxy:"
     " `--num_workers 1`, a master key, the packaged cost map); requests say `store: false`.",
     "Typed path: the floor row translates nothing (per chunk it reads one field, validates one event "
-    "and yields it): it is the least any handler that yields openai's event models costs, itself "
-    "5.5–6× faster than openai-agents, so 5× would put ours within 10–20% of it. The stage row shows "
-    "where ours spends the rest: reading and normalising each provider's chunk, the state machine, and one "
+    "and yields it): it is the least any handler that yields openai's event models costs, so its ratio "
+    "to openai-agents is the most any such handler can reach, and a 5× target just below it leaves next "
+    "to no room for translating. The stage row shows where ours spends the rest: reading and normalising "
+    "each provider's chunk, the state machine, and one "
     "pydantic-core validation per event (building the models without validation was tried and gained "
     "nothing measurable).",
     "Scaling rows: the delta chunk is one object repeated, as a stream hands each chunk over and "
