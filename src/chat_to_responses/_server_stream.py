@@ -8,10 +8,10 @@ chains ``previous_response_id`` right after ``response.completed`` must find it)
 
 Every event is its own SSE frame. The frames go out through :func:`write_coalesced`: all the frames made
 between two waits for the upstream go out in one write (they exist at the same moment, so no event
-waits for another, and a write per event cost a third of the server's time under load:
-``benchmarks/bridge.py``). A body that breaks off (an exception from the byte iterator: the upstream
-dropped the connection, a read timeout) ends in ``response.failed``, as do error objects inside the stream
-and vLLM's ``abort`` (the core's rules): never a ``response.completed``.
+waits for another; the bridge rows of ``benchmarks/`` show what a write per event cost). A body that
+breaks off (an exception from the byte iterator: the upstream dropped the connection, a read timeout)
+ends in ``response.failed``, as do error objects inside the stream and vLLM's ``abort`` (the core's
+rules): never a ``response.completed``.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ async def write_coalesced(
 
     httpx hands over the upstream body one HTTP chunk at a time, and a provider sends one chunk per SSE
     event, so one network read of a fast upstream yields hundreds of pieces with no wait in between: a
-    write (a syscall, and the ASGI server's bookkeeping) for each cost more than translating them. Here a
+    write (a syscall, and the ASGI server's bookkeeping) for each is work the bridge need not do. Here a
     writer task writes everything made since its last write, and it runs whenever the reading side
     waits for the network: a frame waits for no later upstream data, only for the rest of the read that
     brought it. The first piece (``response.created``…) goes out at once. A client that reads slowly

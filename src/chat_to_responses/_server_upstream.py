@@ -28,8 +28,9 @@ Json = dict[str, Any]
 _ERROR_BODY_LIMIT = 64 * 1024
 # Idle upstream connections kept for reuse. httpcore 1.0 scans every pooled connection for each idle one on
 # every request and release, and closes an idle connection whenever the pool holds more than this many
-# connections in all: at 100, 200 concurrent streams spent over a quarter of the server's time in that scan
-# (encode/httpcore#1035); at 20 the scan stays short, and a connection is still reused up to 20 at once.
+# connections in all (encode/httpcore#1035): the larger the limit, the longer that scan grows under many
+# concurrent streams (benchmarks/bridge.py, 200 concurrent). At 20 it stays short, and a connection is
+# still reused up to 20 streams at once.
 _KEEPALIVE = 20
 
 
