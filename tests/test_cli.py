@@ -80,3 +80,24 @@ def test_a_malformed_line_is_named_and_the_stream_still_ends(tmp_path: Path) -> 
 def test_bad_usage_exits_2(args: tuple[str, ...]) -> None:
     done = _cli(*args)
     assert done.returncode == 2
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m"}
+    delta = {**chunk, "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}]}
+    body = "\n".join(json.dumps(delta) for _ in range(20_000)).encode()  # far more than a pipe holds
+    with subprocess.Popen(
+        [sys.executable, "-m", "chat_to_responses._cli", "translate", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdin.write(body)
+        proc.stdin.close()
+        assert proc.stdout.read(100).startswith(b"event: response.created")
+        proc.stdout.close()  # `| head -c 100`
+        assert proc.wait(timeout=60) == 141
+        assert proc.stderr.read() == b""  # no traceback

@@ -6,13 +6,14 @@ not stop the output short: the events so far are written and the stream ends in 
 message names the line; the same message goes to stderr and the exit status is 1.
 
 Exit status: 0 for a completed or incomplete response, 1 for a failed one, 2 for bad usage or an
-unreadable file.
+unreadable file, 141 (as for SIGPIPE) when the reader of the output went away (``| head``), quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
@@ -74,8 +75,27 @@ def _translate(args: argparse.Namespace) -> int:
         think_tags=not args.no_think_tags,
         choice_index=args.choice,
     )
-    out: BinaryIO = sys.stdout.buffer
-    write = encode_sse if args.format == "sse" else _encode_jsonl
+    try:
+        last = _write_events(handler, chunks, sys.stdout.buffer, args.format)
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly; stdout goes to /dev/null so the exit flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _BROKEN_PIPE
+    if handler.status == "failed":
+        error = last.get("response", {}).get("error") or {}
+        print(f"chat-to-responses: {args.file}: {error.get('message', 'the stream failed')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
+
+
+def _write_events(
+    handler: ChatCmplStreamHandler, chunks: list[dict[str, Any]], out: BinaryIO, output_format: str
+) -> dict[str, Any]:
+    """Write every event of the stream; returns the last one."""
+    write = encode_sse if output_format == "sse" else _encode_jsonl
     last: dict[str, Any] = {}
     for chunk in chunks:
         for event in handler.feed_dicts(chunk):
@@ -87,11 +107,7 @@ def _translate(args: argparse.Namespace) -> int:
         out.write(write(event))
         last = event
     out.flush()
-    if handler.status == "failed":
-        error = last.get("response", {}).get("error") or {}
-        print(f"chat-to-responses: {args.file}: {error.get('message', 'the stream failed')}", file=sys.stderr)
-        return 1
-    return 0
+    return last
 
 
 def _read_chunks(path: str) -> list[dict[str, Any]]:
