@@ -43,6 +43,14 @@ from starlette.types import Receive, Scope, Send
 from ._completion import completion_to_response_dict
 from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found
+from ._server_limits import (
+    StreamSlots,
+    check_image_urls,
+    guarded_body,
+    owner_of,
+    parse_json_body,
+    read_limited,
+)
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
@@ -88,25 +96,50 @@ async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> N
 
 
 class _Exchange(Response):
-    """An ASGI response that runs ``work(send)`` and cancels it as soon as the client disconnects."""
+    """An ASGI response that runs ``work(send)`` and cancels it as soon as the client disconnects;
+    ``done`` (giving back its concurrency slot) runs when it ends, however it ends."""
 
-    def __init__(self, work: Work) -> None:
+    def __init__(self, work: Work, done: Callable[[], None]) -> None:
         self._work = work
+        self._done = done
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with anyio.create_task_group() as group:
-            group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-            try:
-                await self._work(send)
-            except OSError:  # an ASGI 2.4 server's send() to a client that left: nothing more to do
-                logger.debug("client went away during the response")
-            finally:
-                group.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                try:
+                    await self._work(send)
+                except OSError:  # an ASGI 2.4 server's send() to a client that left: nothing more to do
+                    logger.debug("client went away during the response")
+                finally:
+                    group.cancel_scope.cancel()
+        finally:
+            self._done()
 
 
 def _error_response(error: BridgeError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status)
+
+
+def _stream_body_kind(content_type: str) -> str:
+    """``sse`` or ``json`` for a stream request's upstream answer; a 502 for anything else (an HTML
+    page from a misconfigured proxy is not a model that said nothing)."""
+    media = content_type.partition(";")[0].strip().lower()
+    if media in ("text/event-stream", ""):  # no type at all: some small servers send SSE without one
+        return "sse"
+    if media == "application/json":
+        return "json"
+    raise BridgeError(
+        502,
+        f"upstream answered a stream request with {media!r}, not an event stream",
+        kind="upstream_error",
+        code="upstream_error",
+    )
+
+
+def _peer(request: Request) -> str:
+    return f"peer {request.client.host}" if request.client else "peer unknown"
 
 
 def _dropped_header(notes: list[str]) -> dict[str, str]:
@@ -128,6 +161,7 @@ class _Bridge:
         self._store: ResponseStore | None = store
         self._upstream: Upstream | None = None
         self._seen_notes: set[str] = set()
+        self._slots = StreamSlots(config.max_streams, config.max_streams_per_client)
 
     @property
     def upstream(self) -> Upstream:
@@ -148,7 +182,11 @@ class _Bridge:
         if self._given_store is None:
             path = config.store_path or default_store_path()
             self._store = open_store(
-                config.store, path, max_entries=config.store_max_entries, ttl=config.store_ttl
+                config.store,
+                path,
+                max_entries=config.store_max_entries,
+                ttl=config.store_ttl,
+                max_bytes=config.store_max_bytes,
             )
         try:
             yield
@@ -187,14 +225,7 @@ class _Bridge:
                     raise too_large
         except ClientDisconnect:  # nobody is left to read the answer; this ends the request quietly
             raise BridgeError(400, "The client disconnected while sending the request.") from None
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise BridgeError(
-                400,
-                "We could not parse the JSON body of your request: it is not valid JSON.",
-                code="invalid_json",
-            ) from None
+        return parse_json_body(bytes(body))
 
     def log_dropped(self, notes: list[str]) -> None:
         for note in dict.fromkeys(notes):
@@ -210,50 +241,62 @@ class _Bridge:
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
         parsed = parse_request(await self.read_json(request), self.config)
-        conversation = await self._conversation(parsed)
+        check_image_urls(parsed.input_items, self.config.image_url_schemes)
+        owner = owner_of(request.headers.get("authorization"))
+        conversation = await self._conversation(parsed, owner)
+        if parsed.store and owner is None and not self.config.store_anonymous:
+            parsed.store = parsed.template["store"] = False  # nobody to give it back to (store_anonymous)
+            parsed.dropped.append("store (the request has no credential to own the stored response)")
         payload = chat_payload(parsed, conversation, self.config)
         self.log_dropped(parsed.dropped)
+        give_back = self._slots.take(owner or _peer(request))
+        # No response id at INFO: an id is what reads a stored response (ids are at DEBUG).
+        logger.debug("response %s: owner %s", parsed.response_id, owner)
         logger.info(
-            "response %s: model=%s stream=%s tools=%d messages=%d",
-            parsed.response_id,
+            "response: model=%s stream=%s tools=%d messages=%d",
             parsed.model,
             parsed.stream,
             len(parsed.tools.tools),
             len(payload["messages"]),
         )
         exchange = _ResponseExchange(
-            self, parsed, conversation, payload, request.headers.get("authorization")
+            self, parsed, conversation, payload, request.headers.get("authorization"), owner
         )
-        return _Exchange(exchange.stream if parsed.stream else exchange.complete)
+        return _Exchange(exchange.stream if parsed.stream else exchange.complete, give_back)
 
-    async def _conversation(self, parsed: ResponsesRequest) -> list[Any]:
+    async def _owned(self, response_id: str, owner: str | None, param: str | None = None) -> StoredResponse:
+        """The stored response, when ``owner`` owns it; else the 404 of an unknown id (nothing to probe)."""
+        stored = await self.store.get(response_id)
+        if stored is None or not hmac.compare_digest(stored.owner or "", owner or ""):
+            raise not_found(response_id, param)
+        if owner is None and not self.config.store_anonymous:
+            raise not_found(response_id, param)
+        return stored
+
+    async def _conversation(self, parsed: ResponsesRequest, owner: str | None) -> list[Any]:
         if parsed.previous_response_id is None:
             return parsed.input_items
-        stored = await self.store.get(parsed.previous_response_id)
-        if stored is None:
-            raise not_found(parsed.previous_response_id, "previous_response_id")
+        stored = await self._owned(parsed.previous_response_id, owner, "previous_response_id")
         return [*stored.continued(), *parsed.input_items]
 
     async def get_response(self, request: Request) -> Response:
         self.check_key(request)
-        response_id = request.path_params["response_id"]
-        stored = await self.store.get(response_id)
-        if stored is None:
-            raise not_found(response_id)
+        owner = owner_of(request.headers.get("authorization"))
+        stored = await self._owned(request.path_params["response_id"], owner)
         return JSONResponse(stored.response)
 
     async def delete_response(self, request: Request) -> Response:
         self.check_key(request)
         response_id = request.path_params["response_id"]
+        await self._owned(response_id, owner_of(request.headers.get("authorization")))
         if not await self.store.delete(response_id):
             raise not_found(response_id)
         return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
     async def list_models(self, request: Request) -> Response:
         self.check_key(request)
-        upstream = await self.upstream.models(request.headers.get("authorization"))
-        media_type = upstream.headers.get("content-type", "application/json")
-        return Response(upstream.content, status_code=upstream.status_code, media_type=media_type)
+        status, content, media_type = await self.upstream.models(request.headers.get("authorization"))
+        return Response(content, status_code=status, media_type=media_type)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -269,7 +312,9 @@ class _ResponseExchange:
         conversation: list[Any],
         payload: Json,
         authorization: str | None,
+        owner: str | None,
     ) -> None:
+        self._owner = owner
         self._bridge = bridge
         self._request = request
         self._conversation = conversation
@@ -288,37 +333,50 @@ class _ResponseExchange:
         if not self._request.store:
             return
         try:
-            await self._bridge.store.put(StoredResponse(response, self._conversation))
+            await self._bridge.store.put(StoredResponse(response, self._conversation, self._owner))
         except Exception:
-            logger.exception("could not store response %s", response.get("id"))
+            logger.exception("could not store a response")
 
     async def stream(self, send: Send) -> None:
         try:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
+                is_json = _stream_body_kind(upstream.headers.get("content-type", "")) == "json"
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
                 pipe = ResponseEvents(self._translator(), self._request.tools.names)
-                if upstream.headers.get("content-type", "").startswith("application/json"):
-                    frames = json_body_frames(upstream.aread, pipe, self._store)
+                body = guarded_body(upstream.aiter_bytes(), self._bridge.config, lambda: pipe.finish_seen)
+                if is_json:
+                    read = functools.partial(read_limited, body, self._bridge.config.max_upstream_bytes)
+                    frames = json_body_frames(read, pipe, self._store)
                 else:
-                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._store)
+                    frames = sse_frames(body, pipe, self._store)
                 async with aclosing(frames):
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                logger.info("response %s: %s", self._request.response_id, (pipe.response or {}).get("status"))
+                logger.info("response: %s", (pipe.response or {}).get("status"))
         except BridgeError as error:
-            logger.info("response %s: upstream error %d", self._request.response_id, error.status)
+            logger.info("response: upstream error %d", error.status)
             await _send_json(send, error.status, error.body(), self._headers)
 
     async def complete(self, send: Send) -> None:
         try:
-            response = await self._complete()
+            with anyio.fail_after(self._bridge.config.stream_timeout):
+                response = await self._complete()
+        except TimeoutError:
+            error = BridgeError(
+                504,
+                f"upstream response took longer than {self._bridge.config.stream_timeout:g} s in all",
+                kind="upstream_error",
+                code="timeout",
+            )
+            await _send_json(send, error.status, error.body(), self._headers)
+            return
         except BridgeError as error:
-            logger.info("response %s: error %d", self._request.response_id, error.status)
+            logger.info("response: error %d", error.status)
             await _send_json(send, error.status, error.body(), self._headers)
             return
         await self._store(response)
-        logger.info("response %s: %s", self._request.response_id, response.get("status"))
+        logger.info("response: %s", response.get("status"))
         await _send_json(send, 200, response, self._headers)
 
     async def _complete(self) -> Json:

@@ -55,6 +55,23 @@ class ServerConfig:
         connect_timeout / read_timeout: seconds; the read timeout is the longest silence between two
             upstream bytes (prefill of a long prompt on a local model can take minutes).
         max_connections: connection pool size towards the upstream.
+
+    Ownership and limits (the README's security section lists them with their defaults):
+        store_max_bytes: the most bytes of stored items and responses (least recently used go first).
+        store_anonymous: store responses of requests that carry no credential at all. Off by default:
+            a stored response belongs to the credential that created it (``Authorization``), and only
+            that credential reads, deletes or continues it; without one there is nobody to check.
+        finish_grace: seconds to wait for the usage chunk after a ``finish_reason`` before completing
+            without ``[DONE]`` or the end of the body.
+        stream_timeout: the longest a response may take in all, streamed or not (keep-alive comments
+            do not extend it).
+        max_upstream_bytes: the largest upstream body read (a stream, a completion, the model list).
+        image_url_schemes: the URL schemes an ``input_image`` may use (others are a 400).
+        max_streams / max_streams_per_client: responses in progress at once, in all and per client (the
+            credential, else the peer address); above them a 429.
+        header_timeout: seconds a new connection has to send its request headers; idle_timeout: seconds
+            an idle keep-alive connection is kept; max_header_bytes: the largest request head;
+            max_inbound_connections: connections served at once (uvicorn answers 503 above it).
     """
 
     upstream: str
@@ -75,6 +92,18 @@ class ServerConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     max_connections: int = 1000
+    store_max_bytes: int = 256 * MIB
+    store_anonymous: bool = False
+    finish_grace: float = 2.0
+    stream_timeout: float = 3600.0
+    max_upstream_bytes: int = 64 * MIB
+    image_url_schemes: tuple[str, ...] = ("https", "http", "data")
+    max_streams: int = 256
+    max_streams_per_client: int = 32
+    header_timeout: float = 10.0
+    idle_timeout: float = 5.0
+    max_header_bytes: int = 64 * 1024
+    max_inbound_connections: int = 512
 
     def __post_init__(self) -> None:
         if not self.upstream.startswith(("http://", "https://")):
@@ -86,8 +115,15 @@ class ServerConfig:
             )
         if self.store_ttl <= 0 or self.store_max_entries < 1:
             raise ValueError("store_ttl must be > 0 and store_max_entries >= 1")
-        if self.max_body_bytes < 1 or self.max_connections < 1:
-            raise ValueError("max_body_bytes and max_connections must be >= 1")
+        counts: tuple[str, ...] = ("max_body_bytes", "max_connections", "store_max_bytes")
+        counts += ("max_upstream_bytes",)
+        counts += ("max_streams", "max_streams_per_client", "max_header_bytes", "max_inbound_connections")
+        for name in counts:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        for name in ("finish_grace", "stream_timeout", "header_timeout", "idle_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0")
 
     @property
     def chat_completions_url(self) -> str:

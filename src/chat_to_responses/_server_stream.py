@@ -45,6 +45,8 @@ class ResponseEvents:
         self._decoder = ChatSSEDecoder()
         self._names = names
         self.response: Json | None = None  # the terminal event's response, once emitted
+        self.finish_seen = False  # a choice's finish_reason came: only the usage chunk may still follow
+        self._chunks_seen = False
 
     @property
     def done(self) -> bool:
@@ -54,6 +56,9 @@ class ResponseEvents:
         """Events for one piece of the upstream SSE body."""
         events: list[Json] = []
         for chunk in self._decoder.decode(data):
+            self._chunks_seen = True
+            if not self.finish_seen:
+                self.finish_seen = _has_finish(chunk)
             events.extend(self._translator.feed(chunk))
             if self._translator.done:
                 break
@@ -70,6 +75,7 @@ class ResponseEvents:
                 "error": {"message": f"upstream sent a body that is neither SSE nor JSON: {content[:200]!r}"}
             }
         chunk = completion_to_chunk(body) if isinstance(body, dict) and "choices" in body else body
+        self._chunks_seen = True
         return self._restored(self._translator.feed(chunk))
 
     def end(self, error: BaseException | None = None) -> list[Json]:
@@ -77,7 +83,10 @@ class ResponseEvents:
         events: list[Json] = []
         if error is None and not self.done:
             for chunk in self._decoder.flush():
+                self._chunks_seen = True
                 events.extend(self._translator.feed(chunk))
+        if error is None and not self._chunks_seen and not self._decoder.done:
+            error = ValueError("upstream sent no event stream: not a single chunk came")
         events.extend(self._translator.finish(error=error))
         return self._restored(events)
 
@@ -86,6 +95,11 @@ class ResponseEvents:
         if out and out[-1]["type"] in _TERMINAL:
             self.response = out[-1]["response"]
         return out
+
+
+def _has_finish(chunk: Any) -> bool:
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    return isinstance(choices, list) and any(isinstance(c, dict) and c.get("finish_reason") for c in choices)
 
 
 async def _frames(events: list[Json], pipe: ResponseEvents, on_terminal: OnTerminal) -> bytes:

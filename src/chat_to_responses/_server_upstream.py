@@ -4,8 +4,10 @@ The URL is the operator's (``ServerConfig.upstream``); a client only chooses the
 sent upstream is the server-side key when one is configured, else the client's header, passed through
 untouched; no other client header is forwarded. Keys are never logged.
 
-Failures before a stream starts become a :class:`BridgeError`: an upstream HTTP error keeps its status and
-message, an unreachable upstream is a 502, a timeout a 504. A stream is closed in every case on the way out
+Failures before a stream starts become a :class:`BridgeError`: an upstream HTTP error (4xx, 5xx) keeps its
+status and message; an unreachable upstream, a redirect (never followed: the upstream is the operator's
+URL, not one it points to), a status outside 100–599, a body that cannot be decoded (bad gzip) or one
+larger than ``max_upstream_bytes`` are a 502; a timeout a 504. A stream is closed in every case on the way out
 of :meth:`Upstream.stream`, shielded from cancellation, so a client that goes away closes the upstream
 connection at once (the upstream stops generating) instead of leaving it to the pool.
 """
@@ -22,6 +24,7 @@ import httpx
 
 from ._server_config import ServerConfig
 from ._server_errors import BridgeError, upstream_http_error
+from ._server_limits import read_limited
 
 Json = dict[str, Any]
 
@@ -47,7 +50,21 @@ def _transport(config: ServerConfig) -> httpx.AsyncBaseTransport:
     return transport
 
 
-def _unreachable(exc: httpx.TransportError) -> BridgeError:
+def _json_payload(payload: Json) -> bytes:
+    """The request body: UTF-8 JSON, or ASCII JSON when a string holds a lone surrogate (half an emoji in
+    a client's input or a stored output), which UTF-8 cannot encode and a ``\\ud83d`` escape carries as is."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def _bad_gateway(message: str) -> BridgeError:
+    return BridgeError(502, message, kind="upstream_error", code="upstream_error")
+
+
+def _unreachable(exc: httpx.RequestError) -> BridgeError:
     if isinstance(exc, httpx.TimeoutException):
         return BridgeError(
             504, f"upstream timed out: {type(exc).__name__}", kind="upstream_error", code="timeout"
@@ -69,6 +86,15 @@ async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(pieces)[:limit]
+
+
+def _http_error(status: int, content: bytes) -> BridgeError:
+    """An upstream 4xx/5xx keeps its status; anything else not 2xx is a 502 (a redirect is not followed:
+    the operator chose the upstream URL, not whatever it points to; h11 lets any 3-digit status through)."""
+    if 400 <= status <= 599:
+        return upstream_http_error(status, content)
+    what = "a redirect" if 300 <= status <= 399 else "an invalid status"
+    return _bad_gateway(f"upstream answered with {what} (HTTP {status})")
 
 
 async def _close(response: httpx.Response) -> None:
@@ -98,26 +124,24 @@ class Upstream:
     async def _send(self, request: httpx.Request) -> httpx.Response:
         try:
             response = await self._client.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise _unreachable(exc) from exc
         if response.is_success:
             return response
         try:
             content = await _read_bounded(response, _ERROR_BODY_LIMIT)
-        except httpx.TransportError:
+        except httpx.RequestError:  # cut off, or not decodable: the status says enough
             content = b""
         finally:
             await _close(response)
-        raise upstream_http_error(response.status_code, content)
+        raise _http_error(response.status_code, content)
 
     @asynccontextmanager
     async def stream(self, payload: Json, authorization: str | None) -> AsyncIterator[httpx.Response]:
         """The upstream's streamed response (headers received, status 2xx), closed on exit."""
+        headers = {**self._headers(authorization, "text/event-stream"), "content-type": "application/json"}
         request = self._client.build_request(
-            "POST",
-            self._config.chat_completions_url,
-            json=payload,
-            headers=self._headers(authorization, "text/event-stream"),
+            "POST", self._config.chat_completions_url, content=_json_payload(payload), headers=headers
         )
         response = await self._send(request)
         try:
@@ -128,24 +152,34 @@ class Upstream:
     async def complete(self, payload: Json, authorization: str | None) -> Any:
         """A non-streamed chat completion, parsed; a 502 when the body is not JSON."""
         async with self.stream(payload, authorization) as response:
-            try:
-                content = await response.aread()
-            except httpx.TransportError as exc:
-                raise _unreachable(exc) from exc
+            content = await self._read(response)
         try:
             return json.loads(content)
-        except ValueError:
-            raise BridgeError(
-                502, "upstream returned a body that is not JSON", kind="upstream_error", code="upstream_error"
-            ) from None
+        except (ValueError, RecursionError):
+            raise _bad_gateway("upstream returned a body that is not JSON") from None
 
-    async def models(self, authorization: str | None) -> httpx.Response:
-        """``GET {upstream}/models``, read whole; an HTTP error is returned as is, for a pass-through."""
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The whole body, decoded, at most ``max_upstream_bytes``; a 502 when it cannot be decoded."""
+        try:
+            return await read_limited(response.aiter_bytes(), self._config.max_upstream_bytes)
+        except httpx.DecodingError as exc:
+            raise _bad_gateway(f"upstream body could not be decoded: {exc}") from None
+        except httpx.RequestError as exc:
+            raise _unreachable(exc) from exc
+
+    async def models(self, authorization: str | None) -> tuple[int, bytes, str]:
+        """``GET {upstream}/models``: status, body (bounded) and media type; a 4xx/5xx is passed through."""
         request = self._client.build_request(
             "GET", self._config.models_url, headers=self._headers(authorization, "application/json")
         )
         try:
-            response = await self._client.send(request)
-        except httpx.TransportError as exc:
+            response = await self._client.send(request, stream=True)
+        except httpx.RequestError as exc:
             raise _unreachable(exc) from exc
-        return response
+        try:
+            if not response.is_success and not 400 <= response.status_code <= 599:
+                raise _http_error(response.status_code, b"")
+            content = await self._read(response)
+        finally:
+            await _close(response)
+        return response.status_code, content, response.headers.get("content-type", "application/json")

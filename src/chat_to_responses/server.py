@@ -86,7 +86,16 @@ def serve(
         logger.warning(
             "listening on %s without an inbound key: anyone who can reach it can use the upstream", host
         )
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    from ._server_limits import uvicorn_options
+
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        **uvicorn_options(config),
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -159,7 +168,41 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
     add("--read-timeout", type=float, default=600.0, metavar="SECONDS", help="longest upstream silence")
     add("--max-connections", type=int, default=1000, metavar="N", help="upstream connection pool size")
+    _add_limit_arguments(parser)
     add("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Ownership and limits: ServerConfig's fields of the same names (defaults from there, one place)."""
+    defaults = ServerConfig(upstream="http://127.0.0.1/v1")
+    add = parser.add_argument
+    add(
+        "--store-anonymous",
+        action="store_true",
+        help="also store responses of requests with no credential (they are then shared by all such "
+        "requests); by default only a credential's own responses are stored and read back",
+    )
+    numbers: list[tuple[str, type, str]] = [
+        ("store-max-bytes", int, "most bytes of stored responses kept"),
+        ("finish-grace", float, "seconds to wait for usage after finish_reason without [DONE]"),
+        ("stream-timeout", float, "longest a response may take in all"),
+        ("max-upstream-bytes", int, "largest upstream body read"),
+        ("max-streams", int, "responses in progress at once (429 above)"),
+        ("max-streams-per-client", int, "responses in progress at once per credential or address"),
+        ("header-timeout", float, "seconds a connection has to send its request head"),
+        ("idle-timeout", float, "seconds an idle keep-alive connection is kept"),
+        ("max-header-bytes", int, "largest request head"),
+        ("max-inbound-connections", int, "connections served at once (503 above)"),
+    ]
+    for name, kind, what in numbers:
+        default = getattr(defaults, name.replace("-", "_"))
+        add(f"--{name}", type=kind, default=default, metavar="N", help=f"{what} (default {default})")
+    add(
+        "--image-url-schemes",
+        default=",".join(defaults.image_url_schemes),
+        metavar="LIST",
+        help="URL schemes an input_image may use, comma-separated (default %(default)s)",
+    )
 
 
 def _env_key(name: str) -> str | None:
@@ -187,6 +230,18 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_connections=args.max_connections,
+        store_anonymous=args.store_anonymous,
+        store_max_bytes=args.store_max_bytes,
+        finish_grace=args.finish_grace,
+        stream_timeout=args.stream_timeout,
+        max_upstream_bytes=args.max_upstream_bytes,
+        image_url_schemes=tuple(s.strip().lower() for s in args.image_url_schemes.split(",") if s.strip()),
+        max_streams=args.max_streams,
+        max_streams_per_client=args.max_streams_per_client,
+        header_timeout=args.header_timeout,
+        idle_timeout=args.idle_timeout,
+        max_header_bytes=args.max_header_bytes,
+        max_inbound_connections=args.max_inbound_connections,
     )
 
 
