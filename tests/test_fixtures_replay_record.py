@@ -283,7 +283,7 @@ def test_sync_recording_keeps_the_exact_objects(tmp_path: Path, path: Path) -> N
     assert recorded(recorder.paths[0]) == read_chunk_file(path)
 
 
-def test_recording_streams_through_and_writes_on_close(tmp_path: Path) -> None:
+def test_recording_streams_through_to_a_private_file(tmp_path: Path) -> None:
     replay = ReplayTransport.from_files(PARALLEL_TOOLS)
     recorder = RecordingTransport(replay, tmp_path)
     with sync_client(recorder) as client:
@@ -291,10 +291,38 @@ def test_recording_streams_through_and_writes_on_close(tmp_path: Path) -> None:
             first = next(iter(stream))
             # The client got a chunk while the upstream still holds the rest: nothing was buffered.
             assert replay.streams[0].chunks_sent < len(read_chunk_file(PARALLEL_TOOLS))
-            assert not recorder.paths[0].exists()
+            assert recorder.paths[0].stat().st_mode & 0o777 == 0o600  # conversations are the user's data
         lines = recorded(recorder.paths[0])
     assert lines[0] == as_wire(first)
     assert lines == read_chunk_file(PARALLEL_TOOLS)[: len(lines)]
+
+
+def test_recording_writes_a_long_stream_as_it_goes(tmp_path: Path) -> None:
+    """#17: every chunk was held in memory until the end (611 MB for 300k chunks)."""
+    chunks = read_chunk_file(PARALLEL_TOOLS)
+    long = [chunks[0], *([chunks[1]] * 5000), chunks[-1]]
+    replay = ReplayTransport([StreamTurn(long)])
+    recorder = RecordingTransport(replay, tmp_path)
+    with sync_client(recorder) as client:
+        with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream:
+            pieces = iter(stream)
+            for _ in range(4000):
+                next(pieces)
+            assert recorder.paths[0].stat().st_size > 100_000  # on disk while the stream goes on
+            list(pieces)
+    assert len(recorded(recorder.paths[0])) == len(long)
+
+
+def test_two_recorders_sharing_a_folder_never_overwrite(tmp_path: Path) -> None:
+    """#17: two servers recording into one folder overwrote each other's files."""
+    first = RecordingTransport(ReplayTransport.from_files(PARALLEL_TOOLS), tmp_path)
+    second = RecordingTransport(ReplayTransport.from_files(MISTRAL_NO_INDEX), tmp_path)  # same numbers
+    for recorder in (first, second):
+        with sync_client(recorder) as client:
+            list(sync_stream(client, "m"))
+    assert [first.paths, second.paths] == [[tmp_path / "0001-m.jsonl"], [tmp_path / "0002-m.jsonl"]]
+    assert recorded(first.paths[0]) == read_chunk_file(PARALLEL_TOOLS)
+    assert recorded(second.paths[0]) == read_chunk_file(MISTRAL_NO_INDEX)
 
 
 def test_recording_numbers_files_after_existing_ones_and_skips_errors(tmp_path: Path) -> None:

@@ -276,20 +276,20 @@ def _next_free_number(directory: Path) -> int:
 
 
 class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Passes the body through piece by piece, decoding a copy; writes the chunks when the body ends."""
+    """Passes the body through piece by piece, decoding a copy and writing its chunks as they come (a
+    long stream is never held in memory); the file is closed when the body ends."""
 
-    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, path: Path) -> None:
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, file: Any) -> None:
         self._inner = inner
-        self._path = path
+        self._file = file
         self._decoder = ChatSSEDecoder()
-        self._chunks: list[dict[str, Any]] = []
         self._written = False
 
     def __iter__(self) -> Iterator[bytes]:
         if not isinstance(self._inner, httpx.SyncByteStream):
             raise RuntimeError("recording: sync read of an async-only response stream")
         for piece in self._inner:
-            self._chunks.extend(self._decoder.decode(piece))
+            self._record(self._decoder.decode(piece))
             yield piece
         self._write()
 
@@ -297,9 +297,15 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         if not isinstance(self._inner, httpx.AsyncByteStream):
             raise RuntimeError("recording: async read of a sync-only response stream")
         async for piece in self._inner:
-            self._chunks.extend(self._decoder.decode(piece))
+            self._record(self._decoder.decode(piece))
             yield piece
         self._write()
+
+    def _record(self, chunks: list[dict[str, Any]]) -> None:
+        # Small buffered writes (the file object's buffer): no thread hop per piece, no pause for others.
+        if chunks and not self._written:
+            lines = [json.dumps(c, separators=(",", ":"), ensure_ascii=False) + "\n" for c in chunks]
+            self._file.write("".join(lines))
 
     def close(self) -> None:
         try:
@@ -316,16 +322,13 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             self._write()
 
     def _write(self) -> None:
-        # Synchronous on purpose: a few KB, and it must also happen in an aclose() run under cancellation,
-        # where awaiting a worker thread would be cancelled before the file exists.
+        # Synchronous on purpose: the last few KB, and it must also happen in an aclose() run under
+        # cancellation, where awaiting a worker thread would be cancelled first.
         if self._written:
             return
+        self._record(self._decoder.flush())
         self._written = True
-        self._chunks.extend(self._decoder.flush())
-        lines = [
-            json.dumps(chunk, separators=(",", ":"), ensure_ascii=False) + "\n" for chunk in self._chunks
-        ]
-        self._path.write_text("".join(lines), encoding="utf-8", errors="backslashreplace")
+        self._file.close()
 
 
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -374,10 +377,21 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return response
         if encoding != "identity":
             return response
-        path = self.directory / f"{next(self._numbers):04d}-{_model_slug(_request_json(request))}.jsonl"
+        path, file = self._create(_model_slug(_request_json(request)))
         self.paths.append(path)
-        response.stream = _RecordingStream(response.stream, path)
+        response.stream = _RecordingStream(response.stream, file)
         return response
+
+    def _create(self, slug: str) -> tuple[Path, Any]:
+        """A new private (0600) file, never one that exists: another recorder may share the folder."""
+        while True:
+            path = self.directory / f"{next(self._numbers):04d}-{slug}.jsonl"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # taken by another recorder since the scan: look again
+                self._numbers = itertools.count(_next_free_number(self.directory))
+                continue
+            return path, os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
 
 
 @overload
