@@ -49,7 +49,20 @@ class Hang:
     headers_first: bool = True
 
 
-Turn = StreamTurn | ErrorTurn | CompletionTurn | Hang
+@dataclass(frozen=True)
+class RawTurn:
+    """Any answer at all: a status, headers and body pieces as given; then the end of the body, silence
+    (``hang``), or ``forever`` sent again and again every ``interval`` seconds (SSE keep-alive comments)."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = (("content-type", "text/event-stream"),)
+    pieces: tuple[bytes, ...] = ()
+    hang: bool = False
+    forever: bytes | None = None
+    interval: float = 0.02
+
+
+Turn = StreamTurn | ErrorTurn | CompletionTurn | Hang | RawTurn
 
 
 @dataclass
@@ -73,12 +86,14 @@ class FakeUpstream:
         self.script: deque[Turn] = deque()
         self.responder: Callable[[Json], Turn] | None = None
         self.served: list[Served] = []
+        self.models_turn: RawTurn | None = None  # GET /v1/models answers this instead of the fixed list
 
     def reset(self, *turns: Turn, responder: Callable[[Json], Turn] | None = None) -> FakeUpstream:
         with self._lock:
             self.script = deque(turns)
             self.responder = responder
             self.served = []
+            self.models_turn = None
         return self
 
     @property
@@ -111,6 +126,9 @@ class FakeUpstream:
         )
         with self._lock:
             self.served.append(served)
+        if scope["method"] == "GET" and scope["path"] == "/v1/models" and self.models_turn is not None:
+            await _raw(self.models_turn, send)
+            return
         if scope["method"] == "GET" and scope["path"] == "/v1/models":
             models = {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "fake"}]}
             await _send_json(send, 200, models)
@@ -166,6 +184,8 @@ async def _answer(turn: Turn, served: Served, send: Callable[..., Any]) -> None:
     elif isinstance(turn, CompletionTurn):
         served.finished = True
         await _send_json(send, 200, turn.completion)
+    elif isinstance(turn, RawTurn):
+        await _raw(turn, send)
     elif isinstance(turn, Hang):
         if turn.headers_first:
             await send(
@@ -178,6 +198,19 @@ async def _answer(turn: Turn, served: Served, send: Callable[..., Any]) -> None:
         await anyio.sleep_forever()
     else:
         await _stream(turn, served, send)
+
+
+async def _raw(turn: RawTurn, send: Callable[..., Any]) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in turn.headers]
+    await send({"type": "http.response.start", "status": turn.status, "headers": headers})
+    for piece in turn.pieces:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    while turn.forever is not None:
+        await send({"type": "http.response.body", "body": turn.forever, "more_body": True})
+        await anyio.sleep(turn.interval)
+    if turn.hang:
+        await anyio.sleep_forever()
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _stream(turn: StreamTurn, served: Served, send: Callable[..., Any]) -> None:
@@ -203,9 +236,15 @@ async def _stream(turn: StreamTurn, served: Served, send: Callable[..., Any]) ->
 class ServerThread:
     """uvicorn serving an ASGI app on 127.0.0.1 (an OS-chosen port) in a background thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **options: Any) -> None:
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            **options,
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
@@ -230,19 +269,22 @@ class ServerThread:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The base URL (``http://127.0.0.1:<port>``) of ``app`` served for the duration of the block."""
-    with ServerThread(app) as thread:
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """The base URL (``http://127.0.0.1:<port>``) of ``app`` served for the duration of the block
+    (``options``: more uvicorn settings)."""
+    with ServerThread(app, **options) as thread:
         yield thread.url
 
 
 @contextmanager
 def running_bridge(upstream_url: str, **options: Any) -> Iterator[str]:
-    """The Responses server in front of ``upstream_url`` (memory store unless told); yields its /v1 URL."""
+    """The Responses server in front of ``upstream_url`` (memory store unless told), with the connection
+    limits ``serve`` sets; yields its /v1 URL."""
+    from chat_to_responses._server_limits import uvicorn_options
     from chat_to_responses.server import ServerConfig, create_app
 
     config = ServerConfig(upstream=f"{upstream_url}/v1", **{"store": "memory", **options})
-    with serving(create_app(config)) as url:
+    with serving(create_app(config), **uvicorn_options(config)) as url:
         yield f"{url}/v1"
 
 

@@ -303,13 +303,15 @@ def test_recording_writes_a_long_stream_as_it_goes(tmp_path: Path) -> None:
     long = [chunks[0], *([chunks[1]] * 5000), chunks[-1]]
     replay = ReplayTransport([StreamTurn(long)])
     recorder = RecordingTransport(replay, tmp_path)
-    with sync_client(recorder) as client:
-        with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream:
-            pieces = iter(stream)
-            for _ in range(4000):
-                next(pieces)
-            assert recorder.paths[0].stat().st_size > 100_000  # on disk while the stream goes on
-            list(pieces)
+    with (
+        sync_client(recorder) as client,
+        client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream,
+    ):
+        pieces = iter(stream)
+        for _ in range(4000):
+            next(pieces)
+        assert recorder.paths[0].stat().st_size > 100_000  # on disk while the stream goes on
+        list(pieces)
     assert len(recorded(recorder.paths[0])) == len(long)
 
 

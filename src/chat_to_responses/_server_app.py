@@ -283,7 +283,8 @@ class _Bridge:
         self.check_key(request)
         owner = owner_of(request.headers.get("authorization"))
         stored = await self._owned(request.path_params["response_id"], owner)
-        return JSONResponse(stored.response)
+        # _json_bytes, not JSONResponse: a lone surrogate from the upstream must not make it a 500.
+        return Response(_json_bytes(stored.response), media_type="application/json")
 
     async def delete_response(self, request: Request) -> Response:
         self.check_key(request)

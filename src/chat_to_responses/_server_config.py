@@ -102,7 +102,7 @@ class ServerConfig:
     max_streams_per_client: int = 32
     header_timeout: float = 10.0
     idle_timeout: float = 5.0
-    max_header_bytes: int = 64 * 1024
+    max_header_bytes: int = 32 * 1024
     max_inbound_connections: int = 512
 
     def __post_init__(self) -> None:

@@ -14,7 +14,7 @@ long and how much an upstream answer may be.
 - Upstream bodies: :func:`guarded_body` bounds their size and total duration (keep-alive comments do not
   extend it) and ends a stream a short grace after its ``finish_reason`` when neither ``[DONE]`` nor the
   end of the body follows.
-- Connections: :func:`uvicorn_options` and :class:`HeaderTimeoutH11` (a head must arrive within
+- Connections: :func:`uvicorn_options` (and ``_server_http``) (a head must arrive within
   ``header_timeout``, idle keep-alive connections close after ``idle_timeout``, a head is at most
   ``max_header_bytes``, at most ``max_inbound_connections`` at once).
 """
@@ -216,49 +216,11 @@ async def read_limited(body: AsyncIterator[bytes], limit: int) -> bytes:
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
     """The uvicorn settings for the connection limits of ``config``."""
+    from ._server_http import head_limits_protocol  # needs uvicorn, which only `serve` runs
+
     return {
-        "http": header_timeout_protocol(config.header_timeout),
+        "http": head_limits_protocol(config.header_timeout, config.max_header_bytes),
         "timeout_keep_alive": config.idle_timeout,
         "h11_max_incomplete_event_size": config.max_header_bytes,
         "limit_concurrency": config.max_inbound_connections,
     }
-
-
-def header_timeout_protocol(timeout: float) -> type[Any]:
-    """uvicorn's h11 protocol, closing a connection that has not sent a whole request head ``timeout``
-    seconds after it opened or after its last response (uvicorn itself waits forever for a first request,
-    so idle sockets could pile up until the server runs out of descriptors)."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class HeaderTimeoutH11(H11Protocol):
-        _head_timer: Any = None
-
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            self._start_head_timer()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._start_head_timer()
-
-        def handle_events(self) -> None:
-            cycle = self.cycle
-            super().handle_events()
-            if self.cycle is not cycle and self._head_timer is not None:  # a whole head came
-                self._head_timer.cancel()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-            super().connection_lost(exc)
-
-        def _start_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-            self._head_timer = self.loop.call_later(timeout, self._head_timed_out)
-
-        def _head_timed_out(self) -> None:
-            if self.cycle is None or self.cycle.response_complete:
-                self.transport.close()
-
-    return HeaderTimeoutH11

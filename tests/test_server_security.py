@@ -1,0 +1,311 @@
+"""#17, the server side: ownership, limits, and upstream answers that must not pass for a response.
+
+Every test runs the real server on 127.0.0.1 in front of the scriptable fake upstream, and fails without
+the fix it is named after (the defect numbers are those of issue #17).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from fake_upstream import (
+    FakeUpstream,
+    Hang,
+    RawTurn,
+    StreamTurn,
+    fixture,
+    retext,
+    running_bridge,
+    running_upstream,
+)
+
+pytestmark = pytest.mark.anyio
+
+TEXT = "llamacpp/gptoss20b_text_timings"
+KEY_A = {"authorization": "Bearer sk-alice"}
+KEY_B = {"authorization": "Bearer sk-bob"}
+
+
+@pytest.fixture(scope="module")
+def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
+    with running_upstream() as served:
+        yield served
+
+
+@pytest.fixture
+def upstream(upstream_server: tuple[FakeUpstream, str]) -> FakeUpstream:
+    return upstream_server[0].reset()
+
+
+@pytest.fixture(scope="module")
+def bridge(upstream_server: tuple[FakeUpstream, str]) -> Iterator[str]:
+    options: dict[str, Any] = {"read_timeout": 10.0, "finish_grace": 0.3, "stream_timeout": 3.0}
+    options.update(max_upstream_bytes=256 * 1024, max_streams_per_client=2, max_streams=3)
+    with running_bridge(upstream_server[1], **options) as url:
+        yield url
+
+
+@pytest.fixture
+async def http(bridge: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=bridge, timeout=30, headers=KEY_A) as raw:
+        yield raw
+
+
+def events_of(body: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in body.decode().splitlines() if line.startswith("data: ")]
+
+
+def sse(chunk: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"  # ASCII JSON: a lone surrogate as \ud83d
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    if code is not None:
+        assert error["code"] == code
+    return str(error["message"])
+
+
+STREAM = {"model": "m", "input": "hi", "stream": True}
+
+
+# --------------------------------------------------------------------------- 2: lone surrogates
+
+
+async def test_a_lone_surrogate_in_the_input_goes_upstream_as_sent(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(StreamTurn(fixture(TEXT)))
+    body = b'{"model": "m", "input": "half \\ud83d an emoji", "stream": true}'
+    response = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert events_of(response.content)[-1]["type"] == "response.completed"
+    assert upstream.bodies[0]["messages"][-1]["content"] == "half \ud83d an emoji"
+
+
+async def test_a_lone_surrogate_from_the_upstream_is_stored_and_continued(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    chunks = retext(fixture(TEXT), "cut emoji", pieces=1)
+    words = next(c for c in chunks if c["choices"] and c["choices"][0]["delta"].get("content"))
+    words["choices"][0]["delta"]["content"] = "cut \ud83d emoji"
+    upstream.reset(RawTurn(pieces=(*map(sse, chunks), b"data: [DONE]\n\n")), StreamTurn(fixture(TEXT)))
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert events[-1]["type"] == "response.completed"
+    response_id = events[-1]["response"]["id"]
+    stored = await http.get(f"/responses/{response_id}")
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["output"] == events[-1]["response"]["output"]
+    follow = await http.post("/responses", json={**STREAM, "previous_response_id": response_id})
+    assert events_of(follow.content)[-1]["type"] == "response.completed"
+    replayed = upstream.bodies[1]["messages"]
+    assert "cut" in json.dumps(replayed)
+    assert "emoji" in json.dumps(replayed)
+
+
+# --------------------------------------------------------------------------- 3: not an event stream
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        RawTurn(headers=(("content-type", "text/html"),), pieces=(b"<html><body>Welcome</body></html>",)),
+        RawTurn(headers=(("content-type", "application/octet-stream"),), pieces=(bytes(range(256)),)),
+    ],
+    ids=["html", "octet-stream"],
+)
+async def test_a_stream_answered_with_something_else_is_a_502(
+    upstream: FakeUpstream, http: httpx.AsyncClient, turn: RawTurn
+) -> None:
+    upstream.reset(turn)
+    assert "not an event stream" in assert_error(await http.post("/responses", json=STREAM), 502)
+
+
+async def test_random_bytes_labelled_as_an_event_stream_fail(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(RawTurn(pieces=(bytes(range(256)) * 4,)))
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert events[0]["type"] == "response.created"
+    assert [e["type"] for e in events].count("response.completed") == 0
+    assert events[-1]["type"] == "response.failed"
+    assert "not a single chunk" in events[-1]["response"]["error"]["message"]
+
+
+# --------------------------------------------------------------------------- 4: finish, then silence
+
+
+async def test_finish_reason_without_done_or_eof_completes_after_a_short_grace(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(RawTurn(pieces=tuple(map(sse, fixture(TEXT))), hang=True))
+    started = time.monotonic()
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert time.monotonic() - started < 2.5  # the grace (0.3 s), not the stream or read timeout
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["usage"]["output_tokens"] == 57  # the usage chunk after finish_reason
+
+
+async def test_silence_before_any_finish_reason_still_fails(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    chunks = fixture(TEXT)[:5]
+    upstream.reset(RawTurn(pieces=tuple(map(sse, chunks)), hang=True))
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert events[-1]["type"] == "response.failed"  # the total deadline (3 s here), not a completion
+
+
+# --------------------------------------------------------------------------- 5: owners
+
+
+async def test_a_stored_response_is_its_owners_only(
+    upstream: FakeUpstream, bridge: str, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(StreamTurn(fixture(TEXT)), StreamTurn(fixture(TEXT)))
+    response_id = (await http.post("/responses", json={"model": "m", "input": "hi"})).json()["id"]
+    for headers in (KEY_B, {}):  # another credential, or none at all: as if the id did not exist
+        async with httpx.AsyncClient(base_url=bridge, headers=headers) as other:
+            assert_error(await other.get(f"/responses/{response_id}"), 404, "response_not_found")
+            assert_error(await other.delete(f"/responses/{response_id}"), 404, "response_not_found")
+            follow = {"model": "m", "input": "more", "previous_response_id": response_id}
+            assert_error(await other.post("/responses", json=follow), 404, "response_not_found")
+    assert len(upstream.bodies) == 1
+    assert (await http.get(f"/responses/{response_id}")).json()["id"] == response_id
+    follow = await http.post(
+        "/responses", json={"model": "m", "input": "more", "previous_response_id": response_id}
+    )
+    assert follow.status_code == 200
+    assert (await http.delete(f"/responses/{response_id}")).json()["deleted"] is True
+
+
+async def test_without_a_credential_nothing_is_stored(upstream: FakeUpstream, bridge: str) -> None:
+    upstream.reset(StreamTurn(fixture(TEXT)))
+    async with httpx.AsyncClient(base_url=bridge) as anonymous:
+        response = await anonymous.post("/responses", json={"model": "m", "input": "hi"})
+        assert response.status_code == 200
+        assert response.json()["store"] is False
+        assert "no credential" in response.headers["x-chat-to-responses-dropped"]
+        assert_error(await anonymous.get(f"/responses/{response.json()['id']}"), 404)
+
+
+async def test_the_operator_may_store_anonymous_responses(upstream_server: tuple[FakeUpstream, str]) -> None:
+    upstream, url = upstream_server
+    upstream.reset(StreamTurn(fixture(TEXT)))
+    with running_bridge(url, store_anonymous=True) as bridge:
+        async with httpx.AsyncClient(base_url=bridge) as anonymous:
+            response_id = (await anonymous.post("/responses", json={"model": "m", "input": "hi"})).json()[
+                "id"
+            ]
+            assert (await anonymous.get(f"/responses/{response_id}")).status_code == 200
+        async with httpx.AsyncClient(base_url=bridge, headers=KEY_A) as keyed:  # not a credential's own
+            assert_error(await keyed.get(f"/responses/{response_id}"), 404)
+
+
+async def test_info_logs_name_no_response_id(
+    upstream: FakeUpstream, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream.reset(StreamTurn(fixture(TEXT)), StreamTurn(fixture(TEXT)))
+    with caplog.at_level(logging.INFO, logger="chat_to_responses"):
+        first = (await http.post("/responses", json={"model": "m", "input": "hi"})).json()["id"]
+        follow = {**STREAM, "previous_response_id": first}
+        second = events_of((await http.post("/responses", json=follow)).content)[-1]["response"]["id"]
+        await http.get(f"/responses/{first}")
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any(line.startswith("response") for line in lines)
+    assert not [line for line in lines if first in line or second in line]
+
+
+# --------------------------------------------------------------------------- 6: connections and slots
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_connections_that_send_no_head_or_stay_idle_are_closed(
+    upstream_server: tuple[FakeUpstream, str],
+) -> None:
+    with running_bridge(upstream_server[1], header_timeout=0.3, idle_timeout=0.3) as bridge:
+        silent = _connect(bridge)
+        partial = _connect(bridge)
+        partial.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        idle = _connect(bridge)
+        idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+        with silent, partial, idle:
+            assert all(_closed_within(sock, 3) for sock in (silent, partial, idle))
+
+
+def test_request_heads_are_bounded(upstream_server: tuple[FakeUpstream, str]) -> None:
+    with running_bridge(upstream_server[1], max_header_bytes=4096) as bridge:
+        with _connect(bridge) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 2000 + b"\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        with _connect(bridge) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 8000 + b"\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 4")
+            assert _closed_within(sock, 3)
+
+
+def test_inbound_connections_are_bounded(upstream_server: tuple[FakeUpstream, str]) -> None:
+    with running_bridge(upstream_server[1], max_inbound_connections=2) as bridge:
+        held = [_connect(bridge), _connect(bridge)]
+        time.sleep(0.2)
+        with _connect(bridge) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 503")
+        for sock in held:
+            sock.close()
+
+
+async def test_responses_in_progress_are_limited_per_client_and_in_all(
+    upstream: FakeUpstream, bridge: str
+) -> None:
+    upstream.reset(
+        responder=lambda body: (
+            Hang() if body["messages"][-1]["content"] == "wait" else StreamTurn(fixture(TEXT))
+        )
+    )
+    wait = {**STREAM, "input": "wait"}
+    async with (
+        httpx.AsyncClient(base_url=bridge, headers=KEY_A, timeout=10) as alice,
+        httpx.AsyncClient(base_url=bridge, headers=KEY_B, timeout=10) as bob,
+    ):
+        async with (
+            alice.stream("POST", "/responses", json=wait),
+            alice.stream("POST", "/responses", json=wait),
+        ):
+            message = assert_error(await alice.post("/responses", json=STREAM), 429, "rate_limit_exceeded")
+            assert "per client" in message
+            async with bob.stream("POST", "/responses", json=wait):  # the third slot of three
+                assert "in progress" in assert_error(await bob.post("/responses", json=STREAM), 429)
+        await anyio.sleep(0.2)  # the slots are given back when the streams end
+        assert (await alice.post("/responses", json=STREAM)).status_code == 200
