@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -294,6 +295,52 @@ def running_upstream() -> Iterator[tuple[FakeUpstream, str]]:
     upstream = FakeUpstream()
     with serving(upstream) as url:
         yield upstream, url
+
+
+@contextmanager
+def raw_upstream(answer: bytes) -> Iterator[str]:
+    """An upstream on 127.0.0.1 answering every request with ``answer``, bytes as given (an HTTP status no
+    ASGI server would send, say), then closing; yields its base URL (without ``/v1``)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                _read_request(conn)
+                conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = conn.recv(65536)
+        if not piece:
+            return
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    length = next((int(line[15:]) for line in lines if line.startswith(b"content-length:")), 0)
+    while len(body) < length:
+        piece = conn.recv(65536)
+        if not piece:
+            return
+        body += piece
 
 
 # ---------------------------------------------------------------------------------------------- chunks

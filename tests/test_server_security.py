@@ -26,6 +26,7 @@ from fake_upstream import (
     RawTurn,
     StreamTurn,
     fixture,
+    raw_upstream,
     retext,
     running_bridge,
     running_upstream,
@@ -309,3 +310,133 @@ async def test_responses_in_progress_are_limited_per_client_and_in_all(
                 assert "in progress" in assert_error(await bob.post("/responses", json=STREAM), 429)
         await anyio.sleep(0.2)  # the slots are given back when the streams end
         assert (await alice.post("/responses", json=STREAM)).status_code == 200
+
+
+# --------------------------------------------------------------------------- 9: never a 500 or an empty reply
+
+
+def _deep(depth: int) -> bytes:
+    """Tool parameters nested ``2 * depth`` levels (written out: json.dumps itself gives up at ~1000)."""
+    schema = '{"type": "object", "properties": {"a": ' * depth + '{"type": "string"}' + "}}" * depth
+    tool = '{"type": "function", "name": "f", "parameters": ' + schema + "}"
+    return ('{"model": "m", "input": "hi", "tools": [' + tool + "]}").encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "m", "input": "hi", "tools": [{"type": "function", "name": "f", "parameters": '
+        b'{"type": "object", "properties": {"n": {"type": "number", "maximum": NaN}}}}]}',
+        b'{"model": "m", "input": "hi", "text": {"format": {"type": "json_schema", "name": "s", "schema": '
+        b'{"type": "number", "minimum": -Infinity}}}}',
+        _deep(480),
+    ],
+    ids=["nan-in-tool-parameters", "infinity-in-schema", "nested-960-deep"],
+)
+async def test_json_no_one_could_send_on_is_a_400(
+    upstream: FakeUpstream, http: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid_json")
+    assert upstream.served == []
+
+
+GZIP_LIE = (("content-type", "application/json"), ("content-encoding", "gzip"))
+
+
+@pytest.mark.parametrize(
+    ("turn", "words"),
+    [
+        (RawTurn(headers=GZIP_LIE, pieces=(b"this is not gzip",)), "could not be decoded"),
+        (RawTurn(status=302, headers=(("location", "http://169.254.169.254/"),)), "redirect"),
+    ],
+    ids=["bad-gzip", "redirect"],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_broken_upstream_answers_are_502s(
+    upstream: FakeUpstream, http: httpx.AsyncClient, turn: RawTurn, words: str, stream: bool
+) -> None:
+    upstream.reset(turn)
+    response = await http.post("/responses", json={"model": "m", "input": "hi", "stream": stream})
+    if stream and words == "could not be decoded":  # a JSON body to a stream request: decoded as it streams
+        assert events_of(response.content)[-1]["type"] == "response.failed"
+        return
+    assert words in assert_error(response, 502, "upstream_error")
+
+
+@pytest.mark.parametrize(
+    ("turn", "words"),
+    [
+        (RawTurn(headers=GZIP_LIE, pieces=(b"this is not gzip",)), "could not be decoded"),
+        (RawTurn(status=302, headers=(("location", "http://169.254.169.254/"),)), "redirect"),
+        (RawTurn(headers=GZIP_LIE[:1], pieces=(b" " * (300 * 1024),)), "larger than"),
+    ],
+    ids=["bad-gzip", "redirect", "too-large"],
+)
+async def test_broken_model_lists_are_502s(
+    upstream: FakeUpstream, http: httpx.AsyncClient, turn: RawTurn, words: str
+) -> None:
+    upstream.models_turn = turn
+    assert words in assert_error(await http.get("/models"), 502, "upstream_error")
+
+
+async def test_a_status_outside_100_to_599_is_a_502() -> None:
+    answer = b"HTTP/1.1 999 Strange\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+    with raw_upstream(answer) as url, running_bridge(url) as bridge:
+        async with httpx.AsyncClient(base_url=bridge, headers=KEY_A) as http:
+            for body in ({"model": "m", "input": "hi"}, STREAM):
+                assert "HTTP 999" in assert_error(await http.post("/responses", json=body), 502)
+            assert "HTTP 999" in assert_error(await http.get("/models"), 502)
+
+
+# --------------------------------------------------------------------------- 12: bounded upstreams, images
+
+
+async def test_keep_alive_comments_do_not_hold_a_stream_forever(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(RawTurn(forever=b": keep-alive\n\n"))
+    started = time.monotonic()
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert time.monotonic() - started < 8
+    assert events[-1]["type"] == "response.failed"
+    assert "longer than 3 s" in events[-1]["response"]["error"]["message"]
+
+
+async def test_upstream_bodies_are_bounded(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:
+    chunks = fixture(TEXT)
+    huge = retext(chunks, "word " * 80_000, pieces=400)  # ~400 KB of SSE, the limit is 256 KB
+    upstream.reset(StreamTurn(huge), StreamTurn(huge))
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert events[-1]["type"] == "response.failed"
+    assert "larger than 262144 bytes" in events[-1]["response"]["error"]["message"]
+    message = assert_error(await http.post("/responses", json={"model": "m", "input": "hi"}), 502)
+    assert "larger than 262144 bytes" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("file:///etc/passwd", False),
+        ("ftp://example.com/cat.png", False),
+        ("gopher://127.0.0.1:6379/_FLUSHALL", False),
+        ("/relative/cat.png", False),
+        ("https://example.com/cat.png", True),
+        ("http://example.com/cat.png", True),
+        ("data:image/png;base64,iVBORw0KGgo=", True),
+    ],
+)
+async def test_image_url_schemes_are_the_operators(
+    upstream: FakeUpstream, http: httpx.AsyncClient, url: str, allowed: bool
+) -> None:
+    upstream.reset(StreamTurn(fixture(TEXT)))
+    content = [{"type": "input_text", "text": "what is it?"}, {"type": "input_image", "image_url": url}]
+    body = {"model": "m", "input": [{"role": "user", "content": content}]}
+    response = await http.post("/responses", json=body)
+    if allowed:
+        assert response.status_code == 200, response.text
+        assert url in json.dumps(upstream.bodies[0])
+    else:
+        assert "image URL scheme" in assert_error(response, 400, "invalid_image_url")
+        assert response.json()["error"]["param"] == "input[0].content[1].image_url"
+        assert upstream.served == []

@@ -1,10 +1,11 @@
-"""uvicorn's h11 protocol with the limits on request heads uvicorn lacks (see ``_server_limits``).
+"""uvicorn's HTTP protocol with the limits on request heads uvicorn lacks (see ``_server_limits``).
 
 uvicorn waits forever for the first request of a connection, so idle sockets pile up until the server runs
-out of descriptors; and h11's size limit only holds while a head is incomplete in its buffer, so a large
-head that arrives in one read is parsed whole. :class:`HeadLimitsH11` closes a connection that has not
-sent a whole head within the timeout (after it opened, or after its last response) and answers 431 to a
-head larger than the limit, before h11 parses it.
+out of descriptors; and a head is parsed however large it is (httptools), or whenever it arrives in one
+read (h11's limit only holds while a head is incomplete in its buffer). :class:`HeadLimits` closes a
+connection that has not sent a whole head within the timeout (after it opened, or after its last
+response) and answers 431 to a head larger than the limit, before the parser sees it. It goes on top of
+the protocol uvicorn would pick itself: httptools when installed, else h11.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ import asyncio
 import json
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from ._server_errors import error_body
 
 
-class HeadLimitsH11(H11Protocol):
-    """The protocol; :func:`head_limits_protocol` makes one with its two limits set."""
+class HeadLimits:
+    """A mixin for a uvicorn protocol; :func:`head_limits_protocol` makes one with its two limits set."""
 
     head_timeout = 10.0
     max_head_bytes = 32 * 1024
@@ -28,30 +27,32 @@ class HeadLimitsH11(H11Protocol):
     _head_tail = b""
     _counting = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    # What the protocol class provides (uvicorn's H11Protocol and HttpToolsProtocol both do).
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    cycle: Any
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._expect_head()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         self._expect_head()
 
     def data_received(self, data: bytes) -> None:
         if self._counting and not self._count_head(data):
             _reject_head(self.transport, self.max_head_bytes)
             return
-        super().data_received(data)
-
-    def handle_events(self) -> None:
         cycle = self.cycle
-        super().handle_events()
+        super().data_received(data)  # type: ignore[misc]
         if self.cycle is not cycle and self._head_timer is not None:  # a whole head came
             self._head_timer.cancel()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _expect_head(self) -> None:
         self._counting, self._head_size, self._head_tail = True, 0, b""
@@ -75,9 +76,19 @@ class HeadLimitsH11(H11Protocol):
             self.transport.close()
 
 
-def head_limits_protocol(timeout: float, max_bytes: int) -> type[HeadLimitsH11]:
-    """:class:`HeadLimitsH11` with these limits (uvicorn takes a protocol class, not an instance)."""
-    return type("HeadLimitsH11", (HeadLimitsH11,), {"head_timeout": timeout, "max_head_bytes": max_bytes})
+def head_limits_protocol(timeout: float, max_bytes: int) -> type[Any]:
+    """uvicorn's protocol with :class:`HeadLimits` and these limits (uvicorn takes a class)."""
+    base: type[Any]
+    try:
+        from uvicorn.protocols.http import httptools_impl
+
+        base = httptools_impl.HttpToolsProtocol
+    except ImportError:  # httptools is optional: uvicorn's fallback, h11
+        from uvicorn.protocols.http import h11_impl
+
+        base = h11_impl.H11Protocol
+    limits = {"head_timeout": timeout, "max_head_bytes": max_bytes}
+    return type(f"HeadLimits{base.__name__}", (HeadLimits, base), limits)
 
 
 def _reject_head(transport: Any, max_bytes: int) -> None:
