@@ -314,7 +314,9 @@ class SQLiteStore(ResponseStore):
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("PRAGMA incremental_vacuum")  # give freed pages back to the file system
+            # Give freed pages back to the file system. executescript, since execute() stops after the first
+            # step of this pragma, which frees a single page.
+            self._db.executescript("PRAGMA incremental_vacuum;")
             return result
 
     def _visible(self, response_id: str, now: float) -> tuple[str | None] | None:
