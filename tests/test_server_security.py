@@ -440,3 +440,7 @@ async def test_image_url_schemes_are_the_operators(
         assert "image URL scheme" in assert_error(response, 400, "invalid_image_url")
         assert response.json()["error"]["param"] == "input[0].content[1].image_url"
         assert upstream.served == []
+        output = {"type": "function_call_output", "call_id": "c", "output": content}
+        calls = [{"type": "function_call", "call_id": "c", "name": "look", "arguments": "{}"}, output]
+        response = await http.post("/responses", json={"model": "m", "input": calls})
+        assert response.json()["error"]["param"] == "input[1].output[1].image_url"

@@ -95,11 +95,15 @@ def parse_json_body(body: bytes) -> Any:
 
 
 def _image_urls(items: list[Any]) -> Iterator[tuple[str, Any]]:
+    """(param, URL) of every ``input_image`` in messages' content and in tool outputs given as parts."""
     for i, item in enumerate(items):
-        content = item.get("content") if isinstance(item, dict) else None
-        for j, part in enumerate(content if isinstance(content, list) else []):
-            if isinstance(part, dict) and part.get("type") == "input_image":
-                yield f"input[{i}].content[{j}].image_url", part.get("image_url")
+        if not isinstance(item, dict):
+            continue
+        for field in ("content", "output"):
+            parts = item.get(field)
+            for j, part in enumerate(parts if isinstance(parts, list) else []):
+                if isinstance(part, dict) and part.get("type") == "input_image":
+                    yield f"input[{i}].{field}[{j}].image_url", part.get("image_url")
 
 
 def check_image_urls(items: list[Any], schemes: tuple[str, ...]) -> None:
