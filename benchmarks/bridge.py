@@ -284,6 +284,7 @@ class Contestant:
 def _ours_command(upstream: int, port: int, directory: Path) -> list[str]:
     command = [sys.executable, "-m", "chat_to_responses._cli", "serve", "--port", str(port)]
     command += ["--upstream", f"http://127.0.0.1:{upstream}/v1", "--log-level", "warning"]
+    command += ["--max-streams-per-client", "1000"]  # one benchmark key opens up to 200 streams at once
     return [*command, "--store-path", str(directory / "store.sqlite3")]
 
 

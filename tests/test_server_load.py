@@ -27,7 +27,8 @@ STREAMS = 200
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as (upstream, url), running_bridge(url) as bridge:
+    # One client key opening all the streams: the per-client limit (64 by default) is raised to fit.
+    with running_upstream() as (upstream, url), running_bridge(url, max_streams_per_client=STREAMS) as bridge:
         yield upstream, bridge
 
 

@@ -99,7 +99,7 @@ class ServerConfig:
     max_upstream_bytes: int = 64 * MIB
     image_url_schemes: tuple[str, ...] = ("https", "http", "data")
     max_streams: int = 256
-    max_streams_per_client: int = 32
+    max_streams_per_client: int = 64
     header_timeout: float = 10.0
     idle_timeout: float = 5.0
     max_header_bytes: int = 32 * 1024
