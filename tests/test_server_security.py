@@ -277,14 +277,30 @@ def test_request_heads_are_bounded(upstream_server: tuple[FakeUpstream, str]) ->
 
 
 def test_inbound_connections_are_bounded(upstream_server: tuple[FakeUpstream, str]) -> None:
+    """#17: 300 idle sockets exhausted a 256-descriptor limit; one over the limit is now turned away."""
     with running_bridge(upstream_server[1], max_inbound_connections=2) as bridge:
         held = [_connect(bridge), _connect(bridge)]
         time.sleep(0.2)
-        with _connect(bridge) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        with _connect(bridge) as sock:  # sends nothing: answered and closed without waiting for a head
+            sock.settimeout(3)
             assert sock.recv(4096).startswith(b"HTTP/1.1 503")
+            assert _closed_within(sock, 3)
         for sock in held:
             sock.close()
+        time.sleep(0.2)
+        with _connect(bridge) as sock:  # room again
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_the_connection_limit_fits_the_descriptors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from chat_to_responses._server_limits import inbound_connection_limit
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (256, 4096))
+    assert inbound_connection_limit(512) == 128
+    assert inbound_connection_limit(100) == 100
 
 
 async def test_responses_in_progress_are_limited_per_client_and_in_all(
@@ -401,6 +417,14 @@ async def test_keep_alive_comments_do_not_hold_a_stream_forever(
     assert time.monotonic() - started < 8
     assert events[-1]["type"] == "response.failed"
     assert "longer than 3 s" in events[-1]["response"]["error"]["message"]
+
+
+async def test_a_whole_response_has_a_deadline_too(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:
+    upstream.reset(RawTurn(headers=(("content-type", "application/json"),), forever=b" ", interval=0.05))
+    started = time.monotonic()
+    message = assert_error(await http.post("/responses", json={"model": "m", "input": "hi"}), 504, "timeout")
+    assert "longer than 3 s" in message
+    assert time.monotonic() - started < 8
 
 
 async def test_upstream_bodies_are_bounded(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:

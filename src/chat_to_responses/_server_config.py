@@ -41,8 +41,8 @@ class ServerConfig:
         store: where responses are kept for ``previous_response_id`` and ``GET /v1/responses/{id}``:
             an SQLite file (default), process memory, or nowhere.
         store_path: the SQLite file (default :func:`default_store_path`).
-        store_ttl: seconds a stored response lives; store_max_entries: how many are kept (least recently
-            used ones go first).
+        store_ttl: seconds a stored response lives after its last use; store_max_entries: how many are
+            kept (least recently used ones go first; one that others continue from stays while they do).
         reasoning_effort: ``"pass"`` sends the client's ``reasoning.effort`` as ``reasoning_effort``
             (vLLM, llama.cpp, Ollama, OpenAI-compatible gateways accept it); ``"drop"`` never sends it.
         max_tokens_field: the chat field ``max_output_tokens`` becomes (``max_tokens`` is the one every

@@ -22,6 +22,8 @@ class HeadLimits:
 
     head_timeout = 10.0
     max_head_bytes = 32 * 1024
+    max_connections = 512
+    connections: set[Any]
     _head_timer: asyncio.TimerHandle | None = None
     _head_size = 0
     _head_tail = b""
@@ -34,6 +36,9 @@ class HeadLimits:
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
+        if len(self.connections) > self.max_connections:  # before it can sit idle holding a descriptor
+            _reply_and_close(transport, 503, "Service Unavailable", "The server has too many connections.")
+            return
         self._expect_head()
 
     def on_response_complete(self) -> None:
@@ -42,7 +47,8 @@ class HeadLimits:
 
     def data_received(self, data: bytes) -> None:
         if self._counting and not self._count_head(data):
-            _reject_head(self.transport, self.max_head_bytes)
+            message = f"Request head larger than {self.max_head_bytes} bytes, the server's limit."
+            _reply_and_close(self.transport, 431, "Request Header Fields Too Large", message)
             return
         cycle = self.cycle
         super().data_received(data)  # type: ignore[misc]
@@ -76,7 +82,7 @@ class HeadLimits:
             self.transport.close()
 
 
-def head_limits_protocol(timeout: float, max_bytes: int) -> type[Any]:
+def head_limits_protocol(timeout: float, max_bytes: int, max_connections: int) -> type[Any]:
     """uvicorn's protocol with :class:`HeadLimits` and these limits (uvicorn takes a class)."""
     base: type[Any]
     try:
@@ -87,15 +93,16 @@ def head_limits_protocol(timeout: float, max_bytes: int) -> type[Any]:
         from uvicorn.protocols.http import h11_impl
 
         base = h11_impl.H11Protocol
-    limits = {"head_timeout": timeout, "max_head_bytes": max_bytes}
+    limits = {"head_timeout": timeout, "max_head_bytes": max_bytes, "max_connections": max_connections}
     return type(f"HeadLimits{base.__name__}", (HeadLimits, base), limits)
 
 
-def _reject_head(transport: Any, max_bytes: int) -> None:
-    message = f"Request head larger than {max_bytes} bytes, the server's limit."
-    body = json.dumps(error_body(message, code="header_too_large")).encode()
+def _reply_and_close(transport: asyncio.Transport, status: int, reason: str, message: str) -> None:
+    """An OpenAI-style error answered before any request was parsed, then the end of the connection."""
+    code = "header_too_large" if status == 431 else "server_busy"
+    body = json.dumps(error_body(message, kind="invalid_request_error", code=code)).encode()
     head = (
-        "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     transport.write(head.encode() + body)

@@ -16,13 +16,15 @@ long and how much an upstream answer may be.
   end of the body follows.
 - Connections: :func:`uvicorn_options` (and ``_server_http``) (a head must arrive within
   ``header_timeout``, idle keep-alive connections close after ``idle_timeout``, a head is at most
-  ``max_header_bytes``, at most ``max_inbound_connections`` at once).
+  ``max_header_bytes``, at most ``max_inbound_connections`` at once, fewer if the process may not open
+  twice as many files; one over the limit is answered 503 and closed as soon as it is accepted).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -33,6 +35,8 @@ from ._server_config import ServerConfig
 from ._server_errors import BridgeError, invalid
 
 MAX_JSON_DEPTH = 128
+
+logger = logging.getLogger("chat_to_responses.server")
 
 
 # ---------------------------------------------------------------------------------------------- owners
@@ -222,9 +226,28 @@ def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
     """The uvicorn settings for the connection limits of ``config``."""
     from ._server_http import head_limits_protocol  # needs uvicorn, which only `serve` runs
 
+    connections = inbound_connection_limit(config.max_inbound_connections)
     return {
-        "http": head_limits_protocol(config.header_timeout, config.max_header_bytes),
+        "http": head_limits_protocol(config.header_timeout, config.max_header_bytes, connections),
         "timeout_keep_alive": config.idle_timeout,
         "h11_max_incomplete_event_size": config.max_header_bytes,
-        "limit_concurrency": config.max_inbound_connections,
+        "limit_concurrency": connections,
     }
+
+
+def inbound_connection_limit(wanted: int) -> int:
+    """``wanted``, or less when the process may open fewer files: half the descriptors stay for the
+    upstream connections, the store and the log (past the limit, accept() fails and the server hangs)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError):  # not on Windows: nothing to fit
+        return wanted
+    if soft == resource.RLIM_INFINITY or wanted <= soft // 2:
+        return wanted
+    fitted = max(8, soft // 2)
+    logger.warning(
+        "serving at most %d connections at once, not %d: the process may open %d files", fitted, wanted, soft
+    )
+    return fitted
