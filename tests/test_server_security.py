@@ -87,15 +87,21 @@ STREAM = {"model": "m", "input": "hi", "stream": True}
 # --------------------------------------------------------------------------- 2: lone surrogates
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
 async def test_a_lone_surrogate_in_the_input_goes_upstream_as_sent(
-    upstream: FakeUpstream, http: httpx.AsyncClient
+    upstream: FakeUpstream, http: httpx.AsyncClient, stream: bool
 ) -> None:
+    """#17: ``"input": "\\ud83d"`` was a 500 (UTF-8 cannot encode it for the upstream)."""
     upstream.reset(StreamTurn(fixture(TEXT)))
-    body = b'{"model": "m", "input": "half \\ud83d an emoji", "stream": true}'
-    response = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    body = b'{"model": "m", "input": "half \\ud83d an emoji", "instructions": "be \\udc00", "stream": %s}'
+    content = body % (b"true" if stream else b"false")
+    response = await http.post("/responses", content=content, headers={"content-type": "application/json"})
     assert response.status_code == 200, response.text
-    assert events_of(response.content)[-1]["type"] == "response.completed"
+    final = events_of(response.content)[-1]["response"] if stream else response.json()
+    assert final["status"] == "completed"
+    assert final["instructions"] == "be \udc00"
     assert upstream.bodies[0]["messages"][-1]["content"] == "half \ud83d an emoji"
+    assert (await http.get(f"/responses/{final['id']}")).json()["instructions"] == "be \udc00"
 
 
 async def test_a_lone_surrogate_from_the_upstream_is_stored_and_continued(
