@@ -142,6 +142,17 @@ async def test_a_stream_answered_with_something_else_is_a_502(
     assert "not an event stream" in assert_error(await http.post("/responses", json=STREAM), 502)
 
 
+@pytest.mark.parametrize("media", ["text/plain", None])
+async def test_an_event_stream_without_its_type_is_still_read(
+    upstream: FakeUpstream, http: httpx.AsyncClient, media: str | None
+) -> None:
+    headers = (("content-type", media),) if media else ()
+    upstream.reset(RawTurn(headers=headers, pieces=(*map(sse, fixture(TEXT)), b"data: [DONE]\n\n")))
+    events = events_of((await http.post("/responses", json=STREAM)).content)
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["output"]
+
+
 async def test_random_bytes_labelled_as_an_event_stream_fail(
     upstream: FakeUpstream, http: httpx.AsyncClient
 ) -> None:

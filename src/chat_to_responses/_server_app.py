@@ -126,7 +126,9 @@ def _stream_body_kind(content_type: str) -> str:
     """``sse`` or ``json`` for a stream request's upstream answer; a 502 for anything else (an HTML
     page from a misconfigured proxy is not a model that said nothing)."""
     media = content_type.partition(";")[0].strip().lower()
-    if media in ("text/event-stream", ""):  # no type at all: some small servers send SSE without one
+    # No type, or text/plain: small servers send working SSE so; a body that is not SSE then ends in
+    # response.failed (no chunk), never in an empty response.completed.
+    if media in ("text/event-stream", "", "text/plain"):
         return "sse"
     if media == "application/json":
         return "json"

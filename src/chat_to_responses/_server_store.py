@@ -73,7 +73,9 @@ class ResponseStore(ABC):
     async def get(self, response_id: str) -> StoredResponse | None: ...
 
     @abstractmethod
-    async def put(self, entry: StoredResponse) -> None: ...
+    async def put(self, entry: StoredResponse) -> None:
+        """Keep ``entry``. When its ``previous_response_id`` is stored, its conversation starts with that
+        response's ``continued()`` (as the server builds it): only the rest is kept, with a link."""
 
     @abstractmethod
     async def delete(self, response_id: str) -> bool: ...
