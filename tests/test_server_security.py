@@ -485,3 +485,27 @@ async def test_image_url_schemes_are_the_operators(
         calls = [{"type": "function_call", "call_id": "c", "name": "look", "arguments": "{}"}, output]
         response = await http.post("/responses", json={"model": "m", "input": calls})
         assert response.json()["error"]["param"] == "input[1].output[1].image_url"
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_every_limit_is_a_serve_option() -> None:
+    import argparse
+
+    from chat_to_responses.server import ServerConfig, add_serve_command, config_from_args
+
+    parser = argparse.ArgumentParser(prog="chat-to-responses")
+    add_serve_command(parser.add_subparsers(dest="command"))
+    defaults = config_from_args(parser.parse_args(["serve", "--upstream", "http://127.0.0.1:8000/v1"]))
+    assert defaults == ServerConfig(upstream="http://127.0.0.1:8000/v1")
+    assert (defaults.store_anonymous, defaults.image_url_schemes) == (False, ("https", "http", "data"))
+    argv = ["serve", "--upstream", "http://127.0.0.1:8000/v1", "--store-anonymous", "--max-streams", "5"]
+    argv += ["--header-timeout", "2.5", "--image-url-schemes", "HTTPS, data", "--store-max-bytes", "1000"]
+    config = config_from_args(parser.parse_args(argv))
+    assert (config.store_anonymous, config.max_streams, config.header_timeout) == (True, 5, 2.5)
+    assert (config.image_url_schemes, config.store_max_bytes) == (("https", "data"), 1000)
+    with pytest.raises(ValueError, match="max_streams_per_client"):
+        ServerConfig(upstream="http://127.0.0.1:8000/v1", max_streams_per_client=0)
+    with pytest.raises(ValueError, match="finish_grace"):
+        ServerConfig(upstream="http://127.0.0.1:8000/v1", finish_grace=float("nan"))
