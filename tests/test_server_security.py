@@ -247,6 +247,19 @@ async def test_info_logs_name_no_response_id(
     assert not [line for line in lines if first in line or second in line]
 
 
+def test_the_access_log_names_no_response_id(upstream_server: tuple[FakeUpstream, str]) -> None:
+    access = logging.getLogger("uvicorn.access")
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/v1/responses/resp_5ecret?x=1", "1.1", 200), None,
+    )  # fmt: skip
+    before = list(access.filters)  # other servers of this module may be running
+    with running_bridge(upstream_server[1]):
+        assert all(f.filter(record) for f in access.filters)
+    assert record.getMessage() == '127.0.0.1:5 - "GET /v1/responses/…?x=1 HTTP/1.1" 200'
+    assert access.filters == before  # taken off when the server stops
+
+
 # --------------------------------------------------------------------------- 6: connections and slots
 
 

@@ -50,6 +50,7 @@ from ._server_limits import (
     owner_of,
     parse_json_body,
     read_limited,
+    redact_access_log,
 )
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
@@ -190,9 +191,11 @@ class _Bridge:
                 ttl=config.store_ttl,
                 max_bytes=config.store_max_bytes,
             )
+        unredact = redact_access_log()
         try:
             yield
         finally:
+            unredact()
             await self._upstream.aclose()
             if self._given_store is None and self._store is not None:
                 await self._store.aclose()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -220,6 +221,31 @@ async def read_limited(body: AsyncIterator[bytes], limit: int) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- uvicorn
+
+_RESPONSE_PATH = re.compile(r"(/responses/)[^/?#\s\"]+")
+
+
+class RedactResponseIds(logging.Filter):
+    """Hides the id in ``/responses/{id}`` paths of log records (uvicorn's access log is at INFO, and an id
+    is what reads a stored response)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) for arg in record.args)
+        record.msg = _redact(record.msg)
+        return True
+
+
+def _redact(value: Any) -> Any:
+    return _RESPONSE_PATH.sub(r"\1…", value) if isinstance(value, str) and "/responses/" in value else value
+
+
+def redact_access_log() -> Callable[[], None]:
+    """Put :class:`RedactResponseIds` on uvicorn's access log; returns the function that takes it off."""
+    access = logging.getLogger("uvicorn.access")
+    redact = RedactResponseIds()
+    access.addFilter(redact)
+    return lambda: access.removeFilter(redact)
 
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
