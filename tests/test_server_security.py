@@ -503,8 +503,11 @@ async def test_image_url_schemes_are_the_operators(
 # --------------------------------------------------------------------------- options
 
 
-def test_every_limit_is_a_serve_option() -> None:
+def test_every_limit_is_a_serve_option(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
+
+    monkeypatch.delenv("CHAT_TO_RESPONSES_UPSTREAM_API_KEY", raising=False)
+    monkeypatch.delenv("CHAT_TO_RESPONSES_API_KEY", raising=False)
 
     from chat_to_responses.server import ServerConfig, add_serve_command, config_from_args
 
