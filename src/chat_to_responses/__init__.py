@@ -15,6 +15,7 @@ from ._history import items_to_messages, messages_to_items, output_items_to_mess
 from ._ids import IdFactory, SequentialIds, random_id
 from ._loop import (
     ChatCompletionStreamHandler,
+    ChunkStreamer,
     FunctionTool,
     IterationCompleted,
     IterationStarted,
@@ -29,13 +30,21 @@ from ._loop import (
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
+    ToolCallTimeout,
+    ToolErrorContent,
     UnknownToolError,
     UpstreamError,
+    default_tool_error_content,
     merge_tools_and_invokers,
     stream_until_user_input,
     stream_until_user_input_events,
 )
-from ._pydantic_tools import PydanticToolConfig, build_pydantic_tools_and_invokers, pydantic_to_tool
+from ._pydantic_tools import (
+    PydanticToolConfig,
+    build_pydantic_tools_and_invokers,
+    get_strict_json_schema,
+    pydantic_to_tool,
+)
 from ._sse import (
     ChatSSEDecoder,
     encode_sse,
@@ -46,6 +55,8 @@ from ._sse import (
 )
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
 from ._wire import atranslate_sse, translate_sse
+
+ToolInvokerFn = ToolInvoker  # the seed's name
 
 __all__ = [
     "ChatCmplStreamHandler",
