@@ -319,6 +319,39 @@ async def test_upstream_failure_mid_stream_keeps_the_conversation() -> None:
     assert info.value.result.messages == [{"role": "user", "content": "hi"}]  # type: ignore[attr-defined]
 
 
+async def test_text_cut_by_a_failure_is_kept_in_the_items_but_not_replayed() -> None:
+    turn = [chunk({"role": "assistant", "content": "The answer is"}), {"error": {"message": "overloaded"}}]
+    transport = ReplayTransport([turn])
+    events = await _run_events(transport)
+    assert not any(
+        isinstance(e, StreamEvent) and e.event.type == "response.output_item.done" for e in events
+    )  # the cut message is never announced done
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.result is not None
+    [item] = failed.result.items
+    assert (item["type"], item["status"]) == ("message", "incomplete")
+    assert item["content"][0]["text"] == "The answer is"
+    assert failed.result.messages == [{"role": "user", "content": "hi"}]
+
+
+async def test_a_call_cut_inside_its_arguments_is_never_run() -> None:
+    ran: list[str] = []
+
+    async def record(tool_call: ToolCall, context: Any) -> str:
+        ran.append(tool_call.function.arguments)
+        return "ran"
+
+    call = {"index": 0, "id": "a", "type": "function", "function": {"name": "echo", "arguments": '{"q": "ha'}}
+    transport = ReplayTransport([[chunk({"tool_calls": [call]}), chunk({}, "length")]])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": record})
+    assert ran == []
+    assert not any(isinstance(e, (ToolCallStarted, ToolCallFailed)) for e in events)
+    assert isinstance(events[-1], RunCompleted)
+    assert events[-1].result.status == "incomplete"
+    assert len(transport.request_bodies) == 1
+
+
 async def test_http_error_before_the_stream_is_run_failed() -> None:
     transport = ReplayTransport(
         [ErrorTurn(400, {"error": {"message": "bad model", "type": "invalid_request_error"}})]

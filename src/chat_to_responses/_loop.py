@@ -531,16 +531,24 @@ class _Turn:
         usage = _completion_usage(getattr(terminal, "usage", None))
         if usage is not None:
             result.usages.append(usage)
-        result.items.extend(self._output)
-        assistant_message = output_items_to_message(self._output)
         status = getattr(terminal, "status", "failed")
         if status == "failed":
+            # Everything received stays in the run's items, the items the failure cut included (status
+            # incomplete: they were never announced done); none is replayed as a turn.
+            received = getattr(terminal, "output", None)
+            result.items.extend(
+                [item.model_dump(mode="json", exclude_none=True) for item in received]
+                if received
+                else self._output
+            )
             group.cancel_scope.cancel()
             self.finished = True
             error = getattr(terminal, "error", None)
             message = getattr(error, "message", "the model turn failed")
             yield RunFailed(UpstreamError(message, getattr(error, "code", None)), result)
             return
+        result.items.extend(self._output)
+        assistant_message = output_items_to_message(self._output)
         result.messages.append(assistant_message)
         yield IterationCompleted(self.index, usage, assistant_message, status)
         if status == "incomplete" or not self._calls:
