@@ -457,6 +457,28 @@ async def test_events_order_for_one_tool_turn() -> None:
     assert isinstance(next(e for e in events if isinstance(e, ToolCallStarted)).tool_call, ToolCall)
 
 
+async def test_events_follow_the_seeds_sequence_call_by_call() -> None:
+    async def fails_first(tool_call: ToolCall, context: Any) -> str:
+        if tool_call.id == "a":
+            raise RuntimeError("x")
+        return "ok"
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}"), ("b", "echo", "{}")), _text_turn("ok")])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": fails_first})
+    calls = [
+        (type(e).__name__, e.tool_call.id)
+        for e in events
+        if isinstance(e, (ToolCallStarted, ToolCallFailed, ToolCallCompleted))
+    ]
+    assert calls == [
+        ("ToolCallStarted", "a"),
+        ("ToolCallFailed", "a"),
+        ("ToolCallCompleted", "a"),
+        ("ToolCallStarted", "b"),
+        ("ToolCallCompleted", "b"),
+    ]
+
+
 async def test_pydantic_tool_with_title_field_and_default_through_the_loop() -> None:
     from chat_to_responses import PydanticToolConfig, build_pydantic_tools_and_invokers
 

@@ -560,9 +560,10 @@ class _Turn:
             self.finished = True
             yield RunCompleted(result)
             return
+        # The seed's sequence, call by call (Started, [Failed,] Completed), although every tool started
+        # as soon as its call was complete and they ran concurrently.
         for call in self._calls:
             yield ToolCallStarted(self.index, call.tool_call)
-        for call in self._calls:
             await call.done.wait()
             async with aclosing(self._report(call, group)) as reporting:
                 async for event in reporting:
