@@ -433,6 +433,35 @@ async def test_seed_style_handler_and_callback() -> None:
     assert outputs == [("a", 'echo {"q":1}')]
 
 
+async def test_the_handler_also_takes_the_sdks_chat_stream_events_as_the_seeds_did() -> None:
+    class Collector(ChatCompletionStreamHandler[Any]):  # the seed's class was generic
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, str]] = []
+
+        async def on_chunk(self, event: Any) -> None:
+            self.calls.append(("chunk", ""))
+
+        async def on_content_delta(self, event: Any) -> None:
+            self.calls.append(("delta", event.delta))
+
+        async def on_content_done(self, event: Any) -> None:
+            self.calls.append(("done", event.content))
+
+    handler = Collector()
+    transport = ReplayTransport([_text_turn("Hello there")])
+    async with (
+        replay_client(transport) as client,
+        client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as s,
+    ):
+        async for event in s:
+            await handler.handle(event)
+    assert [c for c in handler.calls if c[0] != "chunk"] == [
+        ("delta", "Hello there"),
+        ("done", "Hello there"),
+    ]
+    assert ("chunk", "") in handler.calls
+
+
 async def test_events_order_for_one_tool_turn() -> None:
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
     async with replay_client(transport) as client:

@@ -753,6 +753,21 @@ _SEED_LOGPROBS_HOOKS: dict[str, str] = {
     "response.output_text.delta": "on_logprobs_content_delta",
     "response.output_text.done": "on_logprobs_content_done",
 }
+# The openai SDK's chat stream events (``client.chat.completions.stream()``), which the seed's handler
+# was also used on directly: routed to the hook of the same name, as the seed did.
+_CHAT_EVENT_HOOKS: dict[str, str] = {
+    "chunk": "on_chunk",
+    "content.delta": "on_content_delta",
+    "content.done": "on_content_done",
+    "refusal.delta": "on_refusal_delta",
+    "refusal.done": "on_refusal_done",
+    "tool_calls.function.arguments.delta": "on_tool_calls_function_arguments_delta",
+    "tool_calls.function.arguments.done": "on_tool_calls_function_arguments_done",
+    "logprobs.content.delta": "on_logprobs_content_delta",
+    "logprobs.content.done": "on_logprobs_content_done",
+    "logprobs.refusal.delta": "on_logprobs_refusal_delta",
+    "logprobs.refusal.done": "on_logprobs_refusal_done",
+}
 
 
 class ResponsesStreamHandler:
@@ -762,14 +777,25 @@ class ResponsesStreamHandler:
     then, for code written against the seed, its chat-style names: ``on_content_delta`` /
     ``on_content_done`` (output text), ``on_refusal_delta`` / ``on_refusal_done``,
     ``on_tool_calls_function_arguments_delta`` / ``_done``, ``on_logprobs_content_delta`` / ``_done``
-    (when the text event carries logprobs). ``on_logprobs_refusal_*`` and ``on_chunk`` are never called:
-    Responses refusal events carry no logprobs, and the loop sees normalised events, not raw chunks.
-    Seed hooks receive the Responses event: same ``delta`` and final text fields, no ``snapshot``.
+    (when the text event carries logprobs). In the loop ``on_logprobs_refusal_*`` and ``on_chunk`` are
+    never called: Responses refusal events carry no logprobs, and the loop sees normalised events, not raw
+    chunks. Seed hooks receive the Responses event: same ``delta`` and final text fields, no ``snapshot``.
+
+    ``handle`` also takes the openai SDK's chat stream events (``client.chat.completions.stream()``), as
+    the seed's handler did, and calls the seed hook of the same name (``content.delta`` ->
+    ``on_content_delta``…). ``ChatCompletionStreamHandler[T]`` is accepted, as the seed's class was generic.
     """
 
-    async def handle(self, event: ResponseStreamEvent) -> None:
+    def __class_getitem__(cls, _item: object) -> type[ResponsesStreamHandler]:
+        return cls  # the seed's ChatCompletionStreamHandler[ResponseFormatT]
+
+    async def handle(self, event: Any) -> None:
         await self.on_event(event)
         kind = event.type
+        chat_hook = _CHAT_EVENT_HOOKS.get(kind)
+        if chat_hook is not None:
+            await getattr(self, chat_hook)(event)
+            return
         family = _FAMILY_HOOKS.get(kind)
         if family is not None:
             await getattr(self, family)(event)
@@ -780,7 +806,7 @@ class ResponsesStreamHandler:
         if logprobs_hook is not None and getattr(event, "logprobs", None):
             await getattr(self, logprobs_hook)(event)
 
-    async def on_event(self, event: ResponseStreamEvent) -> None:
+    async def on_event(self, event: Any) -> None:
         """Called for every event before the specific hooks."""
 
     # One no-op per Responses event family.
