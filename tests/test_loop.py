@@ -771,6 +771,19 @@ async def test_a_chunk_streamer_can_stand_in_for_the_client() -> None:
         await stream_until_user_input([{"role": "user", "content": "hi"}], "m", object())  # type: ignore[arg-type]
 
 
+def test_to_input_list_raises_on_values_that_are_not_json() -> None:
+    from chat_to_responses import StreamResult
+
+    class Note(BaseModel):
+        text: str
+
+    result = StreamResult([{"role": "user", "content": "hi"}], "m", [])
+    assert result.to_input_list() == [{"role": "user", "content": "hi"}]
+    assert result.to_input_list() is not result.messages
+    with pytest.raises(TypeError, match="Note"):
+        StreamResult([{"role": "user", "content": Note(text="x")}], "m", []).to_input_list()
+
+
 def test_seed_module_paths_and_names() -> None:
     import importlib
 
@@ -794,6 +807,7 @@ def test_seed_module_paths_and_names() -> None:
     assert PydanticToolConfig is chat_to_responses.PydanticToolConfig
     assert pydantic_to_tool is chat_to_responses.pydantic_to_tool
     assert camel_to_snake("GetWeather") == "get_weather"
+    assert chat_to_responses.OnToolError.__args__ == ("emit", "raise", "abort")  # type: ignore[attr-defined]
     mcp = importlib.import_module("chat_to_responses.utils.mcp")
     for name in ("list_mcp_tools", "call_mcp_tool", "build_mcp_tools_and_invokers", "MCPServerConfig"):
         assert getattr(mcp, name) is getattr(chat_to_responses, name)

@@ -24,6 +24,7 @@ def test_top_level_all() -> None:
         "MCPToolset",
         "MCPToolsetError",
         "MaxIterationsReached",
+        "OnToolError",
         "PydanticToolConfig",
         "ResponsesStreamHandler",
         "RunCompleted",

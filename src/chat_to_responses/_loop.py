@@ -63,6 +63,7 @@ from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult
 logger = logging.getLogger(__name__)
 
 OnToolError = Literal["emit", "raise", "abort"]
+"""What a failed tool call does (the seed's name): see the module docstring."""
 ToolErrorContent = Callable[[ToolCall, BaseException], str]
 """``(tool_call, exception) -> str``: what the model is told about a failed call under ``emit``."""
 
@@ -197,7 +198,10 @@ class StreamResult:
     incomplete_reason: str | None = None
 
     def to_input_list(self) -> list[dict[str, Any]]:
-        return json.loads(json.dumps(self.messages, default=str))  # type: ignore[no-any-return]
+        """The messages as plain JSON data, ready for the next request. As in seed 0.6, a value that is
+        not JSON (a model object in your input messages) raises ``TypeError`` here instead of being
+        stringified into something the provider rejects later."""
+        return json.loads(json.dumps(self.messages))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------------- tools
