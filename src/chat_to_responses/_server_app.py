@@ -41,6 +41,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ._completion import completion_to_response_dict
+from ._server_attempts import FailedAttempts
 from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found
 from ._server_limits import (
@@ -165,6 +166,7 @@ class _Bridge:
         self._upstream: Upstream | None = None
         self._seen_notes: set[str] = set()
         self._slots = StreamSlots(config.max_streams, config.max_streams_per_client)
+        self.attempts = FailedAttempts()  # what failed responses announced done, kept out of retries
 
     @property
     def upstream(self) -> Upstream:
@@ -248,6 +250,7 @@ class _Bridge:
         parsed = parse_request(await self.read_json(request), self.config)
         check_image_urls(parsed.input_items, self.config.image_url_schemes)
         owner = owner_of(request.headers.get("authorization"))
+        parsed.input_items = self.attempts.strip(owner or "", parsed.input_items)
         conversation = await self._conversation(parsed, owner)
         if parsed.store and owner is None and not self.config.store_anonymous:
             parsed.store = parsed.template["store"] = False  # nobody to give it back to (store_anonymous)
@@ -334,6 +337,12 @@ class _ResponseExchange:
             response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
         )
 
+    async def _on_terminal(self, response: Json) -> None:
+        """Before the client sees the terminal event: note a failure's leftovers, then store."""
+        if response.get("status") == "failed":
+            self._bridge.attempts.remember(self._owner or "", response)
+        await self._store(response)
+
     async def _store(self, response: Json) -> None:
         """Keep the response for previous_response_id / GET; a failing store must not fail the response."""
         if not self._request.store:
@@ -353,9 +362,9 @@ class _ResponseExchange:
                 body = guarded_body(upstream.aiter_bytes(), self._bridge.config, lambda: pipe.finish_seen)
                 if is_json:
                     read = functools.partial(read_limited, body, self._bridge.config.max_upstream_bytes)
-                    frames = json_body_frames(read, pipe, self._store)
+                    frames = json_body_frames(read, pipe, self._on_terminal)
                 else:
-                    frames = sse_frames(body, pipe, self._store)
+                    frames = sse_frames(body, pipe, self._on_terminal)
                 async with aclosing(frames):
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
