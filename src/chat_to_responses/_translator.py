@@ -52,6 +52,7 @@ _FINISH: dict[str, tuple[str, str | None]] = {
     "safety": ("incomplete", "content_filter"),  # Gemini native names, passed through by some gateways
     "recitation": ("incomplete", "content_filter"),
     # vLLM reports an aborted request as finish_reason "abort": that is a broken upstream, not an answer.
+    "function_call": ("completed", None),  # the legacy functions API
     "abort": ("failed", None),
     "error": ("failed", None),
 }
@@ -115,7 +116,7 @@ class _Message:
 
 
 class _Reasoning:
-    __slots__ = ("carriers", "id", "index", "raw", "summary", "summary_open")
+    __slots__ = ("carriers", "id", "index", "raw", "sealed", "summary", "summary_open")
 
     def __init__(self, item_id: str, index: int) -> None:
         self.id, self.index = item_id, index
@@ -123,10 +124,22 @@ class _Reasoning:
         self.summary_open = False
         self.raw = TextBuffer()
         self.carriers: list[dict[str, Any]] = []
+        self.sealed = False  # its block's signature came: more reasoning is another block, another item
 
 
 class _Call:
-    __slots__ = ("args", "call_id", "carrier", "checked_len", "complete", "id", "index", "name", "state")
+    __slots__ = (
+        "args",
+        "call_id",
+        "carrier",
+        "checked_len",
+        "complete",
+        "custom",
+        "id",
+        "index",
+        "name",
+        "state",
+    )
 
     PENDING, OPEN, DONE = 0, 1, 2
 
@@ -134,6 +147,7 @@ class _Call:
         self.call_id = fragment.call_id
         self.name = fragment.name
         self.carrier = fragment.carrier
+        self.custom = fragment.custom  # a custom_tool_call: ``args`` is its free-form input
         self.args = TextBuffer()
         self.state = _Call.PENDING
         self.id = ""
@@ -156,12 +170,14 @@ class StreamTranslator:
         reasoning: ReasoningMode = "summary",
         think_tags: bool = True,
         choice_index: int = 0,
+        require_finish_reason: bool = False,
     ) -> None:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
         self._ids: IdFactory = ids or random_id
         self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
+        self._require_finish_reason = require_finish_reason
         self._template = dict(response or {})
         template_id = self._template.get("id")
         self.response_id = (
@@ -234,6 +250,11 @@ class StreamTranslator:
             self._start(None)
             if error is not None:
                 self._terminate_failed(*_describe_exception(error))
+            elif self._finish_reason is None and self._require_finish_reason:
+                self._terminate_failed(
+                    "server_error",
+                    "upstream stream ended without a finish_reason (require_finish_reason is on): it was cut",
+                )
             else:
                 status, reason = _FINISH.get(self._finish_reason or "stop", ("completed", None))
                 if status == "failed":
@@ -297,6 +318,8 @@ class StreamTranslator:
             self._append_to_message("refusal", value, None)
         elif kind == c.ANNOTATION:
             self._on_annotation(value)
+        elif kind == c.UNSUPPORTED:
+            self._terminate_failed("server_error", value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
         think = self._think
@@ -495,7 +518,7 @@ class StreamTranslator:
 
     def _reasoning(self) -> _Reasoning:
         current = self._current
-        if isinstance(current, _Reasoning):
+        if isinstance(current, _Reasoning) and not current.sealed:
             return current
         self._flush_calls("completed")
         return self._start_reasoning()
@@ -547,7 +570,9 @@ class StreamTranslator:
 
     def _on_carrier(self, carrier: dict[str, Any]) -> None:
         # A signature belongs with the reasoning it signs; one with no reasoning open gets its own item.
-        self._reasoning().carriers.append(carrier)
+        item = self._reasoning()
+        item.carriers.append(carrier)
+        item.sealed = c.ends_block(carrier)
 
     def _close_reasoning(self, item: _Reasoning, status: str) -> dict[str, Any]:
         location = {"item_id": item.id, "output_index": item.index}
@@ -581,6 +606,8 @@ class StreamTranslator:
             call.name = fragment.name
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
+        if fragment.custom and call.state == _Call.PENDING:
+            call.custom = True  # the type may come on any fragment before the call is an item
         if fragment.arguments:
             self._append_arguments(call, fragment.arguments)
             if self.done:
@@ -626,14 +653,13 @@ class StreamTranslator:
             return
         call.args.append(arguments)
         if call.state == _Call.OPEN:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": arguments,
-                }
-            )
+            self._emit_arguments_delta(call, arguments)
+
+    def _emit_arguments_delta(self, call: _Call, delta: str) -> None:
+        kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
+        self._emit(
+            {"type": f"response.{kind}.delta", "item_id": call.id, "output_index": call.index, "delta": delta}
+        )
 
     def _advance_calls(self) -> None:
         """Turn waiting calls into items as far as the stream allows without risking a lost fragment."""
@@ -674,47 +700,33 @@ class StreamTranslator:
             reasoning = current if isinstance(current, _Reasoning) else self._start_reasoning()
             reasoning.carriers.append({**call.carrier, "call_id": call.call_id})
         self._close_current("completed")
-        call.id, call.index, call.state = self._ids("fc"), len(self._output), _Call.OPEN
+        call.id = self._ids("ctc" if call.custom else "fc")
+        call.index, call.state = len(self._output), _Call.OPEN
         self._current = call
-        item = {
-            "type": "function_call",
-            "id": call.id,
-            "call_id": call.call_id,
-            "name": call.name or "",
-            "arguments": "",
-            "status": "in_progress",
-        }
-        self._emit_item_added(item, call.index)
+        self._emit_item_added(_call_item(call, "", "in_progress"), call.index)
         if call.args:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": call.args.value(),
-                }
-            )
+            self._emit_arguments_delta(call, call.args.value())
 
     def _close_call(self, call: _Call, status: str) -> dict[str, Any]:
         call.state = _Call.DONE
         arguments = call.args.value()
+        location = {"item_id": call.id, "output_index": call.index}
+        if call.custom:
+            self._emit({"type": "response.custom_tool_call_input.done", **location, "input": arguments})
+            return _call_item(call, arguments, status)
+        if status == "completed" and not arguments.strip():
+            # A tool without parameters streams ``arguments: ""``; the Responses API always sends JSON.
+            self._emit_arguments_delta(call, "{}")
+            arguments += "{}"
         self._emit(
             {
                 "type": "response.function_call_arguments.done",
-                "item_id": call.id,
-                "output_index": call.index,
+                **location,
                 "name": call.name or "",
                 "arguments": arguments,
             }
         )
-        return {
-            "type": "function_call",
-            "id": call.id,
-            "call_id": call.call_id,
-            "name": call.name or "",
-            "arguments": arguments,
-            "status": status,
-        }
+        return _call_item(call, arguments, status)
 
     # ------------------------------------------------------------------ closing and ending
 
@@ -777,8 +789,34 @@ class StreamTranslator:
             self._emit({"type": "response.failed", "response": response})
 
 
+def _call_item(call: _Call, arguments: str, status: str) -> dict[str, Any]:
+    """A function_call item, or a custom_tool_call item (whose free-form ``input`` holds the arguments)."""
+    if call.custom:
+        return {
+            "type": "custom_tool_call",
+            "id": call.id,
+            "call_id": call.call_id,
+            "name": call.name or "",
+            "input": arguments,
+            "status": status,
+        }
+    return {
+        "type": "function_call",
+        "id": call.id,
+        "call_id": call.call_id,
+        "name": call.name or "",
+        "arguments": arguments,
+        "status": status,
+    }
+
+
 def _args_complete(call: _Call) -> bool:
-    """Whether a call's arguments so far are a complete JSON value (then it may close early)."""
+    """Whether a call's arguments so far are a complete JSON value (then it may close early).
+
+    Never for a custom tool call: its free-form input gives no sign of its end.
+    """
+    if call.custom:
+        return False
     length = call.args.length
     if length != call.checked_len:
         call.checked_len = length
