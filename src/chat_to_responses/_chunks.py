@@ -411,12 +411,10 @@ def _read_tool_call(raw: Any) -> ToolFragment | None:
     carrier = _thought_signature(fields)
     custom = fields.get("custom")
     if custom is not None or fields.get("type") == "custom":
-        fragment = _read_custom(fields_of(custom), index, call_id, carrier)
-    else:
-        function = fields.get("function")
-        function_fields = fields_of(function) if function is not None else _NOTHING
-        fragment = _read_function(function_fields, index, call_id, carrier)
-    return fragment
+        return _read_custom(fields_of(custom), index, call_id, carrier)
+    function = fields.get("function")
+    function_fields = fields_of(function) if function is not None else _NOTHING
+    return _read_function(function_fields, index, call_id, carrier)
 
 
 def _read_function(
@@ -436,12 +434,14 @@ def _read_function(
 
 def _read_custom(
     custom: Mapping[str, Any], index: int | None, call_id: str | None, carrier: dict[str, Any] | None
-) -> ToolFragment:
+) -> ToolFragment | None:
     """A custom tool call (``type: "custom"``, ``custom: {name, input}``): free-form input, not JSON."""
     name = _str(custom.get("name"))
     tool_input = custom.get("input")
     if not isinstance(tool_input, str):
         tool_input = "" if tool_input is None else _json_text(tool_input)
+    if not (call_id or name or tool_input or carrier or index is not None):
+        return None
     return ToolFragment(index, call_id, name or None, tool_input, carrier, custom=True)
 
 
