@@ -28,7 +28,7 @@ FAILED = {
     "groq/gptoss_error_event_midstream",
     "groq/gptoss_text_then_error",
     "openrouter/minimax_error_chunk_after_length",
-    "openai/audio_output_SELF_AUTHORED",  # audio output is not supported: a clear failure, not an empty answer
+    "openai/audio_output_SELF_AUTHORED",  # audio output is unsupported: a clear failure, not an empty answer
 }
 INCOMPLETE = {
     "openai/finish_length_max_tokens",
