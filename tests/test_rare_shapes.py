@@ -359,6 +359,30 @@ def test_custom_and_function_calls_in_parallel() -> None:
     ]
 
 
+def test_a_length_cut_custom_call_is_never_announced_done() -> None:
+    opening = {
+        "index": 0,
+        "id": "c1",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": "*** Begin"},
+    }
+    events = run([chunk({"tool_calls": [opening]}), chunk({}, "length")])
+    assert events[-1]["type"] == "response.incomplete"
+    assert not any(e["type"] == "response.custom_tool_call_input.done" for e in events)
+    (call,) = output(events)
+    assert call["type"] == "custom_tool_call"
+    assert call["status"] == "incomplete"
+    assert call["id"].startswith("ctc_")
+
+
+def test_a_custom_call_without_finish_reason_completes_unless_required() -> None:
+    opening = {"index": 0, "id": "c1", "type": "custom", "custom": {"name": "shell", "input": "ls"}}
+    # Free-form input gives no sign of being cut: only a finish_reason (or its absence, when required) can.
+    assert run([chunk({"tool_calls": [opening]})])[-1]["type"] == "response.completed"
+    required = run([chunk({"tool_calls": [opening]})], require_finish_reason=True)
+    assert required[-1]["type"] == "response.failed"
+
+
 def test_custom_tool_calls_go_back_as_custom_tool_calls() -> None:
     items = [
         {"role": "user", "content": "fix it"},
