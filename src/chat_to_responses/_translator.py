@@ -20,15 +20,17 @@ interleave two calls. Every fragment goes to its call (``_call_for``); a call be
 has a name and id and the item before it can close — a streaming call closes early only once its
 arguments are complete JSON. Until then its fragments are buffered, never dropped. Anything else
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
-a provider that never sent one.
+a provider that never sent one. A custom tool call is a call whose free-form input is never judged
+complete; a function call that closes with no arguments at all gets ``{}`` (always JSON, as the API sends).
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
-passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason``, or input that
-is not a chunk. An item is announced done (``response.output_item.done``) only when the upstream finished
-it, because Codex executes and replays every item it is told is done: a failure announces nothing more, and
-a length or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose
-arguments are not complete JSON. What the ending cut goes into the terminal response's ``output`` after
+passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason`` (or with none
+at all, under ``require_finish_reason``), output it cannot carry (audio), or input that is not a chunk.
+An item is announced done (``response.output_item.done``) only when the upstream finished it, because
+Codex executes and replays every item it is told is done: a failure announces nothing more, and a length
+or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose arguments are
+not complete JSON. What the ending cut goes into the terminal response's ``output`` after
 the done items, status ``incomplete`` (``_cut_open_items``), so everything received so far is kept.
 """
 
