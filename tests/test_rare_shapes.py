@@ -518,3 +518,27 @@ def test_agents_model_requires_finish_reason_where_openai_agents_does(base_url: 
         return seen
 
     assert asyncio.run(stream_types())[-1] == expected
+
+
+# ------------------------------------------------------------------------------ SDK chunks
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openai/legacy_function_call_SELF_AUTHORED",
+        "vllm/parameterless_tool_empty_arguments_SELF_AUTHORED",
+        SIGNED_TEXT,
+        TWO_BLOCKS,
+        ONE_DELTA,
+        "openai/audio_output_SELF_AUTHORED",
+    ],
+)
+def test_sdk_chunks_give_what_dicts_give(name: str) -> None:
+    """``ChatCompletionChunk`` models (extras such as ``extra_content`` in ``__pydantic_extra__``, a declared
+    ``function_call`` and ``audio``) take the same paths as raw dicts, fast path included."""
+    from openai.types.chat import ChatCompletionChunk
+
+    chunks = fixture(name)
+    models = [ChatCompletionChunk.model_validate(c) for c in chunks]
+    assert run(models) == run(chunks)

@@ -155,7 +155,9 @@ def read_plain_part(chunk: Any, choice_index: int) -> Part | None:
     ):
         return None
     delta = fields_of(delta_obj)
-    if delta.get("refusal") or delta.get("annotations") or _has_rare_field(delta):
+    if delta.get("refusal") or delta.get("annotations"):
+        return None
+    if not _RARE_FIELDS.isdisjoint(delta) and _has_rare_field(delta):  # one C-level check for raw dicts
         return None
     content, tool_calls = delta.get("content"), delta.get("tool_calls")
     if tool_calls:
@@ -166,6 +168,9 @@ def read_plain_part(chunk: Any, choice_index: int) -> Part | None:
     if content or delta.get("reasoning_details") or delta.get("thinking_blocks"):
         return None
     return (REASONING, reasoning) if type(reasoning) is str and reasoning else None
+
+
+_RARE_FIELDS: Final = frozenset({"function_call", "audio", "extra_content", "provider_specific_fields"})
 
 
 def _has_rare_field(delta: Mapping[str, Any]) -> bool:
@@ -262,7 +267,7 @@ def _read_choice(choice: Mapping[str, Any], view: ChunkView) -> None:
         _read_content_parts(content, parts)
     if delta.get("refusal") or delta.get("tool_calls") or delta.get("annotations"):  # SDK deltas hold Nones
         _read_refusal_tools_annotations(delta, parts)
-    if _has_rare_field(delta):
+    if not _RARE_FIELDS.isdisjoint(delta) and _has_rare_field(delta):
         _read_rare_fields(delta, parts)
     logprobs = choice.get("logprobs")
     if logprobs is not None:
