@@ -11,6 +11,7 @@ hand-made variant, checks every stream rule with ``check_stream``, and asserts w
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -542,3 +543,87 @@ def test_sdk_chunks_give_what_dicts_give(name: str) -> None:
     chunks = fixture(name)
     models = [ChatCompletionChunk.model_validate(c) for c in chunks]
     assert run(models) == run(chunks)
+
+
+# ------------------------------------------------------------------------------ the faces: CLI and bridge
+
+
+def test_cli_translate_require_finish_reason() -> None:
+    import subprocess
+    import sys
+
+    path = str(CORPUS / f"{CUT}.jsonl")
+    for flags, expected, status in (
+        ([], "response.completed", 0),
+        (["--require-finish-reason"], "response.failed", 1),  # the CLI exits 1 for a failed response
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "chat_to_responses._cli", "translate", path, "--format", "jsonl", *flags],
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == status, done.stderr
+        assert json.loads(done.stdout.splitlines()[-1])["type"] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        (CUT, {}, "response.completed"),
+        (CUT, {"require_finish_reason": True}, "response.failed"),
+        ("openai/audio_output_SELF_AUTHORED", {}, "response.failed"),
+    ],
+)
+def test_bridge_streams_the_shape_to_the_openai_client(
+    name: str, options: dict[str, Any], expected: str
+) -> None:
+    import openai
+
+    from chat_to_responses.testing import StreamTurn
+    from fake_upstream import running_bridge, running_upstream
+
+    with running_upstream() as (upstream, upstream_url), running_bridge(upstream_url, **options) as url:
+        upstream.reset(StreamTurn(fixture(name)))
+        client = openai.OpenAI(base_url=url, api_key="test", max_retries=0)
+        with client.responses.create(model="m", input="hi", stream=True) as stream:
+            events = [event.model_dump(mode="json") for event in stream]
+    assert check_stream(events) == []
+    assert events[-1]["type"] == expected
+
+
+def test_bridge_streams_custom_and_legacy_calls_to_the_openai_client() -> None:
+    import openai
+
+    from chat_to_responses.testing import StreamTurn
+    from fake_upstream import running_bridge, running_upstream
+
+    turns = [StreamTurn(fixture(CUSTOM)), StreamTurn(fixture("openai/legacy_function_call_SELF_AUTHORED"))]
+    with running_upstream() as (upstream, upstream_url), running_bridge(upstream_url) as url:
+        upstream.reset(*turns)
+        client = openai.OpenAI(base_url=url, api_key="test", max_retries=0)
+        finals = []
+        for question in ("fix it", "weather?"):
+            with client.responses.stream(model="m", input=question) as stream:
+                finals.append(stream.get_final_response())
+    custom, legacy = finals
+    assert [(i.type, getattr(i, "input", None)) for i in custom.output] == [("custom_tool_call", PATCH)]
+    assert [(i.type, getattr(i, "name", None)) for i in legacy.output] == [
+        ("function_call", "get_current_weather")
+    ]
+
+
+def test_non_streamed_completions_with_custom_and_legacy_calls() -> None:
+    from chat_to_responses._completion import completion_to_response
+
+    def completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
+        choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
+        return {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
+
+    custom_call = {"id": "c1", "type": "custom", "custom": {"name": "apply_patch", "input": PATCH}}
+    custom = completion_to_response(completion({"content": None, "tool_calls": [custom_call]}, "tool_calls"))
+    assert [(i.type, getattr(i, "input", None)) for i in custom.output] == [("custom_tool_call", PATCH)]
+    legacy_call = {"name": "now", "arguments": ""}
+    legacy = completion_to_response(
+        completion({"content": None, "function_call": legacy_call}, "function_call")
+    )
+    assert [(i.type, getattr(i, "arguments", None)) for i in legacy.output] == [("function_call", "{}")]
