@@ -334,7 +334,10 @@ class _ResponseExchange:
     def _translator(self) -> StreamTranslator:
         config = self._bridge.config
         return StreamTranslator(
-            response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
+            response=self._request.template,
+            reasoning=config.reasoning_output,
+            think_tags=config.think_tags,
+            require_finish_reason=config.require_finish_reason,
         )
 
     async def _on_terminal(self, response: Json) -> None:
