@@ -368,7 +368,7 @@ class _ResponseExchange:
                     frames = json_body_frames(read, pipe, self._on_terminal)
                 else:
                     frames = sse_frames(body, pipe, self._on_terminal)
-                async with aclosing(frames):
+                async with aclosing(body), aclosing(frames):  # closed here, not whenever GC finds them
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 logger.info("response: %s", (pipe.response or {}).get("status"))

@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -174,7 +174,7 @@ class UpstreamLimitError(Exception):
 
 async def guarded_body(
     body: AsyncIterator[bytes], config: ServerConfig, finished: Callable[[], bool]
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``body``, bounded in size and total duration; ends quietly ``finish_grace`` seconds after
     ``finished()`` turns true (the ``finish_reason`` came; ``[DONE]`` or the end of the body did not)."""
     deadline = time.monotonic() + config.stream_timeout
