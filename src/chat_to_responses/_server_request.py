@@ -13,11 +13,12 @@ Field by field:
 - ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` → chat tools (see ``_server_tools``); the last two
   are sent only with at least one tool (OpenAI-compatible servers reject them alone).
 - ``text.format`` → ``response_format`` (``json_schema``, ``json_object``); ``max_output_tokens`` → the
-  configured max-tokens field; ``temperature``, ``top_p`` as is; ``top_logprobs`` or the
-  ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``; ``reasoning.effort`` →
-  ``reasoning_effort`` unless the operator drops it.
-- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier`` are echoed
-  in the response, not sent upstream (most upstreams reject or ignore them). ``include`` is validated:
+  configured max-tokens field; ``temperature``, ``top_p``, ``presence_penalty``, ``frequency_penalty`` as
+  is; ``top_logprobs`` or the ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``;
+  ``reasoning.effort`` → ``reasoning_effort`` unless the operator drops it.
+- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier``,
+  ``max_tool_calls`` are echoed in the response, not sent upstream (most upstreams reject or ignore them);
+  every response carries every field the spec requires (``_server_echo``). ``include`` is validated:
   ``reasoning.encrypted_content`` is always honoured (reasoning items carry it whenever there is a
   signature to keep), the rest has no chat equivalent. Unknown top-level fields are ignored, so a newer
   client (Codex's ``client_metadata``) keeps working.
@@ -37,6 +38,7 @@ from typing import Any
 from ._history import items_to_messages
 from ._ids import random_id
 from ._server_config import ServerConfig
+from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
 from ._server_errors import invalid
 from ._server_tools import ChatTools, convert_tool_choice, convert_tools
 
@@ -47,13 +49,19 @@ DROPPED_HEADER = "x-chat-to-responses-dropped"
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 _LOGPROBS_INCLUDE = "message.output_text.logprobs"
+_SAMPLING_RANGES = (
+    ("temperature", 0.0, 2.0),
+    ("top_p", 0.0, 1.0),
+    ("presence_penalty", -2.0, 2.0),
+    ("frequency_penalty", -2.0, 2.0),
+)
 _UNSUPPORTED = {
     "background": "Background responses are not supported by this server.",
     "conversation": "Conversations are not supported by this server; use previous_response_id.",
     "prompt": "Stored prompt templates are not supported by this server.",
 }
-# Echoed in the response as sent (when a string); not sent upstream.
-_ECHOED_STRINGS = ("prompt_cache_key", "safety_identifier", "user")
+# Echoed in the response when sent; not sent upstream.
+_ECHOED_USER = "user"
 
 
 @dataclass
@@ -222,8 +230,8 @@ def _response_format(text: Mapping[str, Any]) -> Json | None:
 
 def _sampling_options(body: Mapping[str, Any], config: ServerConfig, include: list[str]) -> Json:
     options: Json = {}
-    for key, high in (("temperature", 2.0), ("top_p", 1.0)):
-        value = _number(body, key, 0.0, high)
+    for key, low, high in _SAMPLING_RANGES:
+        value = _number(body, key, low, high)
         if value is not None:
             options[key] = value
     max_tokens = _integer(body, "max_output_tokens", 1)
@@ -268,29 +276,28 @@ def _tool_options(tools: ChatTools, choice: str | Json | None, parallel: bool | 
 
 
 def _template(body: Mapping[str, Any], request: Json) -> Json:
+    """The response fields every lifecycle event carries (the spec's required fields, ``_server_echo``)."""
     template: Json = {
         "id": request["id"],
         "model": request["model"],
         "instructions": request["instructions"],
-        "tools": body.get("tools") or [],
+        "tools": echo_tools(body.get("tools")),
         "tool_choice": body.get("tool_choice") or "auto",
         "parallel_tool_calls": request["parallel_tool_calls"],
-        "temperature": body.get("temperature"),
-        "top_p": body.get("top_p"),
+        **echo_fields(body),
         "max_output_tokens": body.get("max_output_tokens"),
         "metadata": request["metadata"],
         "store": request["store"],
         "previous_response_id": request["previous_response_id"],
-        "text": body.get("text") or {"format": {"type": "text"}},
-        "reasoning": body.get("reasoning"),
+        "text": echo_text(body.get("text") or {}),
+        "reasoning": echo_reasoning(body.get("reasoning") or {}),
         "truncation": body.get("truncation")
         if body.get("truncation") in ("auto", "disabled")
         else "disabled",
         "background": False,
     }
-    for key in _ECHOED_STRINGS:
-        if isinstance(body.get(key), str):
-            template[key] = body[key]
+    if isinstance(body.get(_ECHOED_USER), str):
+        template[_ECHOED_USER] = body[_ECHOED_USER]
     return template
 
 
@@ -308,7 +315,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     tools = convert_tools(body.get("tools"))
     choice = convert_tool_choice(body.get("tool_choice"), tools)
     dropped = tools.dropped
-    if body.get("max_tool_calls") is not None:
+    if _integer(body, "max_tool_calls", 1) is not None:
         dropped.append("max_tool_calls (no chat equivalent)")
     options = {
         **_sampling_options(body, config, include),
