@@ -37,6 +37,7 @@ from typing import Any
 
 from ._history import items_to_messages
 from ._ids import random_id
+from ._server_compact import expand_compaction
 from ._server_config import ServerConfig
 from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
 from ._server_errors import invalid
@@ -348,11 +349,28 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     )
 
 
+def check_call_outputs(conversation: Sequence[Any]) -> None:
+    """A 400 for a ``function_call_output`` whose ``call_id`` no earlier item of the conversation made: the
+    upstream would get a tool result for a call the model never made (OpenAI's chat API rejects that, some
+    local servers silently accept it)."""
+    calls: set[Any] = set()
+    for item in conversation:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            raise invalid(
+                f"No tool call found for function call output with call_id '{item.get('call_id')}'.", "input"
+            )
+        if item.get("type") != "function_call_output" and isinstance(item.get("call_id"), str):
+            calls.add(item["call_id"])
+
+
 def chat_payload(request: ResponsesRequest, conversation: Sequence[Any], config: ServerConfig) -> Json:
     """The upstream ``POST /chat/completions`` body for ``conversation`` (stored history + this input)."""
+    check_call_outputs(conversation)
     # Every replayed call of a namespace is renamed, even when this request no longer lists the namespace:
     # the upstream must see one name per function across the whole conversation.
-    items = [request.tools.names.upstream_item(item) for item in conversation]
+    items = [request.tools.names.upstream_item(expand_compaction(item)) for item in conversation]
     messages = items_to_messages(
         items,
         instructions=request.instructions,
