@@ -1,9 +1,9 @@
 """Open Responses compliance of the bridge's HTTP face: the response object's required fields and their
 types, exact echoes of tools and text formats, and ``POST /v1/responses/compact``.
 
-The required fields below are the Open Responses ``ResponseResource`` schema's (every one required; the
-nullable ones may be null). The bridge runs under uvicorn on 127.0.0.1 over a fake Chat Completions upstream
-that answers plausibly (`plausible_upstream`).
+The required fields are the Open Responses ``ResponseResource`` schema's (``spec_shapes``). The bridge
+runs under uvicorn on 127.0.0.1 over a fake Chat Completions upstream that answers plausibly
+(`plausible_upstream`).
 """
 
 from __future__ import annotations
@@ -19,64 +19,14 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from chat_to_responses.testing import CompletionTurn, ErrorTurn
 from fake_upstream import FakeUpstream, StreamTurn, fixture, running_bridge, running_upstream
 from plausible_upstream import plausible
+from spec_shapes import spec_violations
 
 pytestmark = pytest.mark.anyio
 
 Json = dict[str, Any]
-
-NUMBER, INTEGER, STRING, BOOL = (int, float), (int,), (str,), (bool,)
-# field → (accepted types, nullable)
-REQUIRED_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "id": (STRING, False),
-    "object": (STRING, False),
-    "created_at": (INTEGER, False),
-    "completed_at": (INTEGER, True),
-    "status": (STRING, False),
-    "incomplete_details": ((dict,), True),
-    "model": (STRING, False),
-    "previous_response_id": (STRING, True),
-    "instructions": (STRING, True),
-    "output": ((list,), False),
-    "error": ((dict,), True),
-    "tools": ((list,), False),
-    "tool_choice": ((str, dict), False),
-    "truncation": (STRING, False),
-    "parallel_tool_calls": (BOOL, False),
-    "text": ((dict,), False),
-    "top_p": (NUMBER, False),
-    "presence_penalty": (NUMBER, False),
-    "frequency_penalty": (NUMBER, False),
-    "top_logprobs": (INTEGER, False),
-    "temperature": (NUMBER, False),
-    "reasoning": ((dict,), True),
-    "usage": ((dict,), True),
-    "max_output_tokens": (INTEGER, True),
-    "max_tool_calls": (INTEGER, True),
-    "store": (BOOL, False),
-    "background": (BOOL, False),
-    "service_tier": (STRING, False),
-    "metadata": ((dict,), False),
-    "safety_identifier": (STRING, True),
-    "prompt_cache_key": (STRING, True),
-}
-
-
-def spec_violations(response: Json) -> list[str]:
-    """Each required field missing or of the wrong type (bool is not a number here)."""
-    problems = []
-    for key, (kinds, nullable) in REQUIRED_FIELDS.items():
-        if key not in response:
-            problems.append(f"{key}: missing")
-            continue
-        value = response[key]
-        if value is None:
-            if not nullable:
-                problems.append(f"{key}: null")
-        elif not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            problems.append(f"{key}: {type(value).__name__}")
-    return problems
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +215,132 @@ async def test_the_openai_sdk_reads_the_shaped_response(upstream: FakeUpstream, 
     assert response.tools[0].type == "function"
     assert response.tools[0].strict is False
     assert response.output[0].type == "function_call"
+
+
+# ------------------------------------------------------------------------------------------ compaction
+
+CONVERSATION = [
+    {"type": "message", "role": "user", "content": "We launch on Tuesday."},
+    {"type": "message", "role": "assistant", "content": "Understood: Tuesday."},
+]
+
+
+async def compact(http: httpx.AsyncClient, **body: Any) -> httpx.Response:
+    return await http.post("/responses/compact", json={"model": "m", **body})
+
+
+async def test_compact_summarises_through_the_upstream(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    reply = await compact(http, input=CONVERSATION, prompt_cache_key="k", instructions="Be brief.")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["object"] == "response.compaction"
+    assert isinstance(body["created_at"], int)
+    assert body["usage"]["total_tokens"] > 0
+    [item] = body["output"]
+    assert item["type"] == "compaction"
+    assert item["id"].startswith("cmp_")
+    assert item["encrypted_content"].startswith("c2r1.")
+    sent = upstream.bodies[-1]
+    assert "stream" not in sent
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent["messages"][0]["content"] == "Be brief."
+    assert "Summarize the conversation" in sent["messages"][-1]["content"]
+    assert "prompt_cache_key" not in sent
+    # nothing stored: the compaction is not a response
+    assert (await http.get(f"/responses/{body['id']}")).status_code == 404
+
+
+async def test_a_later_request_continues_from_the_compaction(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    [item] = (await compact(http, input=CONVERSATION)).json()["output"]
+    summary = upstream.bodies[-1]  # what the upstream summarised
+    follow_up = [item, {"type": "message", "role": "user", "content": "When do we launch?"}]
+    reply = await http.post("/responses", json={"model": "m", "input": follow_up, "instructions": "Be kind."})
+    assert reply.status_code == 200
+    messages = upstream.bodies[-1]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[0]["content"].startswith("Be kind.")
+    assert (
+        f"the user and the assistant talked ({len(summary['messages'])} messages)" in messages[0]["content"]
+    )
+    assert messages[1]["content"] == "When do we launch?"
+
+
+async def test_compact_continues_a_stored_response(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:
+    first = (await http.post("/responses", json={"model": "m", "input": "remember Tuesday"})).json()
+    reply = await compact(http, previous_response_id=first["id"], input="and Wednesday")
+    assert reply.status_code == 200
+    contents = [m["content"] for m in upstream.bodies[-1]["messages"]]
+    assert contents[:3] == ["remember Tuesday", "Hello there, friend.", "and Wednesday"]
+
+
+async def test_compact_without_a_model_is_a_400(
+    upstream: FakeUpstream, upstream_server: tuple[FakeUpstream, str]
+) -> None:
+    # even when the server has a default model: the compact body requires one
+    with running_bridge(upstream_server[1], default_model="fallback") as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            reply = await http.post("/responses/compact", json={"input": CONVERSATION})
+    assert reply.status_code == 400
+    assert reply.json()["error"]["param"] == "model"
+    assert reply.json()["error"]["code"] == "missing_required_parameter"
+    assert upstream.bodies == []
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"input": 3}, "input"),
+        ({"input": "x", "previous_response_id": "resp_missing"}, "previous_response_id"),
+        ({"input": [{"type": "compaction", "encrypted_content": "gAAAA-openai-blob"}]}, "input"),
+        ({"input": [{"type": "function_call_output", "call_id": "call_x", "output": "1"}]}, "input"),
+    ],
+)
+async def test_bad_compact_requests_are_clear_errors(
+    upstream: FakeUpstream, http: httpx.AsyncClient, body: Json, param: str
+) -> None:
+    reply = await compact(http, **body)
+    assert reply.status_code in (400, 404)
+    assert reply.json()["error"]["param"] == param
+    assert upstream.bodies == []
+
+
+async def test_compact_upstream_errors(upstream: FakeUpstream, http: httpx.AsyncClient) -> None:
+    upstream.reset(ErrorTurn(429, {"error": {"message": "slow down", "type": "rate_limit"}}))
+    reply = await compact(http, input=CONVERSATION)
+    assert reply.status_code == 429
+    assert reply.json()["error"]["message"] == "slow down"
+    upstream.reset(
+        CompletionTurn({"choices": [{"index": 0, "message": {"role": "assistant", "content": ""}}]})
+    )
+    reply = await compact(http, input=CONVERSATION)
+    assert reply.status_code == 502
+    assert "no text" in reply.json()["error"]["message"]
+
+
+async def test_a_foreign_compaction_item_is_a_400_on_responses(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    item = {"type": "compaction", "encrypted_content": "gAAAA-openai-blob"}
+    reply = await http.post("/responses", json={"model": "m", "input": [item]})
+    assert reply.status_code == 400
+    assert "compaction" in reply.json()["error"]["message"]
+    assert upstream.bodies == []
+
+
+async def test_a_tool_output_without_its_call_is_a_400(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    orphan = {"type": "function_call_output", "call_id": "call_2", "output": "x"}
+    reply = await http.post("/responses", json={"model": "m", "input": [call, orphan]})
+    assert reply.status_code == 400
+    assert (
+        reply.json()["error"]["message"]
+        == "No tool call found for function call output with call_id 'call_2'."
+    )
+    answered = [call, {**orphan, "call_id": "call_1"}]
+    assert (await http.post("/responses", json={"model": "m", "input": answered})).status_code == 200
