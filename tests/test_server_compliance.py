@@ -19,9 +19,10 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from chat_to_responses import decode_carriers
 from chat_to_responses.testing import CompletionTurn, ErrorTurn
 from fake_upstream import FakeUpstream, StreamTurn, fixture, running_bridge, running_upstream
-from plausible_upstream import plausible
+from plausible_upstream import TEXT_FIXTURE, plausible
 from spec_shapes import spec_violations
 
 pytestmark = pytest.mark.anyio
@@ -344,3 +345,84 @@ async def test_a_tool_output_without_its_call_is_a_400(
     )
     answered = [call, {**orphan, "call_id": "call_1"}]
     assert (await http.post("/responses", json={"model": "m", "input": answered})).status_code == 200
+
+
+# ------------------------------------------------------------------------------------------ include
+
+REASONING_TOOL = "llamacpp/gptoss20b_reasoning_tool_timings"
+GEMINI_SIGNED = "google/gemini3_tool_call_thought_signature_extra_content"
+INCLUDE = ["reasoning.encrypted_content"]
+
+
+def carriers(item: Json) -> list[Json]:
+    return decode_carriers(item.get("encrypted_content"))
+
+
+def summary_text(item: Json) -> str:
+    return "\n\n".join(part["text"] for part in item["summary"])
+
+
+async def test_include_puts_the_reasoning_text_in_encrypted_content(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(StreamTurn(fixture(REASONING_TOOL)), StreamTurn(fixture(REASONING_TOOL)))
+    body = {"model": "m", "input": "hi", "stream": True, "store": False, "include": INCLUDE}
+    events = sse_events((await http.post("/responses", json=body)).content)
+    done = next(e["item"] for e in events if e["type"] == "response.output_item.done")
+    assert done["type"] == "reasoning"
+    assert carriers(done) == [{"kind": "reasoning_text", "text": summary_text(done)}]
+    assert events[-1]["response"]["output"][0] == done
+    # without include: no encrypted_content for a provider that sends no signature (as before)
+    plain = sse_events((await http.post("/responses", json={**body, "include": []})).content)
+    reasoning = plain[-1]["response"]["output"][0]
+    assert reasoning["type"] == "reasoning"
+    assert "encrypted_content" not in reasoning
+
+
+async def test_a_stateless_client_replays_reasoning_from_encrypted_content_alone(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(StreamTurn(fixture(REASONING_TOOL)), StreamTurn(fixture(TEXT_FIXTURE)))
+    first = (
+        await http.post("/responses", json={"model": "m", "input": "hi", "store": False, "include": INCLUDE})
+    ).json()
+    reasoning, call = first["output"][0], first["output"][-1]
+    assert call["type"] == "function_call"
+    # the client keeps only the opaque part of the reasoning item, as OpenAI store:false clients do
+    replay = [
+        {"role": "user", "content": "hi"},
+        {
+            "type": "reasoning",
+            "id": reasoning["id"],
+            "summary": [],
+            "encrypted_content": reasoning["encrypted_content"],
+        },
+        call,
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "done"},
+    ]
+    reply = await http.post(
+        "/responses", json={"model": "m", "input": replay, "store": False, "include": INCLUDE}
+    )
+    assert reply.status_code == 200
+    assistant = upstream.bodies[1]["messages"][1]
+    assert assistant["reasoning_content"] == summary_text(reasoning)
+
+
+async def test_include_keeps_provider_signatures_next_to_the_text(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    upstream.reset(StreamTurn(fixture(GEMINI_SIGNED)), StreamTurn(fixture(TEXT_FIXTURE)))
+    body = {"model": "gemini", "input": "weather?", "store": False, "include": INCLUDE}
+    first = (await http.post("/responses", json=body)).json()
+    signed = [item for item in first["output"] if item["type"] == "reasoning"]
+    kinds = [[c["kind"] for c in carriers(item)] for item in signed]
+    assert any("thought_signature" in k for k in kinds)
+    call = next(item for item in first["output"] if item["type"] == "function_call")
+    replay = [
+        {"role": "user", "content": "weather?"},
+        *first["output"],
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"},
+    ]
+    assert (await http.post("/responses", json={**body, "input": replay})).status_code == 200
+    assistant = upstream.bodies[1]["messages"][1]
+    assert assistant["tool_calls"][0]["extra_content"]["google"]["thought_signature"]

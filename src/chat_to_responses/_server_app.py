@@ -47,6 +47,7 @@ from ._completion import completion_to_response_dict
 from ._server_compact import compact_request_body, compaction_resource, summary_request
 from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found
+from ._server_include import include_in_response
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
@@ -315,7 +316,9 @@ class _ResponseExchange:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
-                pipe = ResponseEvents(self._translator(), self._request.tools.names)
+                pipe = ResponseEvents(
+                    self._translator(), self._request.tools.names, reasoning_text=self._request.reasoning_text
+                )
                 if upstream.headers.get("content-type", "").startswith("application/json"):
                     frames = json_body_frames(upstream.aread, pipe, self._store)
                 else:
@@ -353,7 +356,8 @@ class _ResponseExchange:
         if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
             error = response.get("error") or {}
             raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
-        return self._request.tools.names.restore_response(response)
+        response = self._request.tools.names.restore_response(response)
+        return include_in_response(response) if self._request.reasoning_text else response
 
 
 # ---------------------------------------------------------------------------------------------- the app

@@ -19,9 +19,10 @@ Field by field:
 - ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier``,
   ``max_tool_calls`` are echoed in the response, not sent upstream (most upstreams reject or ignore them);
   every response carries every field the spec requires (``_server_echo``). ``include`` is validated:
-  ``reasoning.encrypted_content`` is always honoured (reasoning items carry it whenever there is a
-  signature to keep), the rest has no chat equivalent. Unknown top-level fields are ignored, so a newer
-  client (Codex's ``client_metadata``) keeps working.
+  ``reasoning.encrypted_content`` puts each reasoning item's text in its ``encrypted_content`` (without
+  it, only provider signatures are kept there; see ``_server_include``), the rest has no chat
+  equivalent. Unknown top-level fields are ignored, so a newer client (Codex's ``client_metadata``) keeps
+  working.
 - ``background``, ``conversation`` and ``prompt`` (stored prompt templates) need state this server does not
   have: a clear 400, not silence.
 
@@ -41,6 +42,7 @@ from ._server_compact import expand_compaction
 from ._server_config import ServerConfig
 from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
 from ._server_errors import invalid
+from ._server_include import INCLUDE_ENCRYPTED_REASONING
 from ._server_tools import ChatTools, convert_tool_choice, convert_tools
 
 Json = dict[str, Any]
@@ -81,6 +83,7 @@ class ResponsesRequest:
     tool_choice: str | Json | None
     options: Json  # chat fields other than model, messages, stream and tools
     dropped: list[str]
+    reasoning_text: bool = False  # include reasoning.encrypted_content: reasoning items carry their text
 
 
 # ---------------------------------------------------------------------------------------------- fields
@@ -346,6 +349,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
         tool_choice=choice,
         options=options,
         dropped=dropped,
+        reasoning_text=INCLUDE_ENCRYPTED_REASONING in include,
     )
 
 

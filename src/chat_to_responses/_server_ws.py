@@ -148,7 +148,9 @@ class ResponsesWebSocket:
         from ._server_app import _ResponseExchange  # the HTTP exchange's translator and store, shared
 
         exchange = _ResponseExchange(self._bridge, parsed, conversation, payload, self._authorization)
-        pipe = ResponseEvents(exchange._translator(), parsed.tools.names)
+        pipe = ResponseEvents(
+            exchange._translator(), parsed.tools.names, reasoning_text=parsed.reasoning_text
+        )
         try:
             async with self._bridge.upstream.stream(payload, self._authorization) as upstream:
                 if upstream.headers.get("content-type", "").startswith("application/json"):
