@@ -307,3 +307,19 @@ def test_a_disconnect_cancels_the_upstream_request(upstream: FakeUpstream, ws_ur
         while not upstream.served and time.monotonic() < deadline:
             time.sleep(0.01)
     assert upstream.served[0].closed_early.wait(timeout=10)
+
+
+def test_a_warmup_asks_nothing_upstream_and_can_be_continued(upstream: FakeUpstream, ws_url: str) -> None:
+    instructions = {"model": "m", "store": False, "instructions": "Be brief."}
+    with connect(ws_url) as connection:
+        socket = Socket(connection)
+        warm = socket.turn({**instructions, "generate": False, "input": "context first"})
+        assert upstream.bodies == []
+        turn = socket.turn({**instructions, "previous_response_id": final(warm)["id"], "input": "now answer"})
+        bad = socket.turn({**instructions, "generate": "no", "input": "x"})
+    assert check_stream(warm) == []
+    assert final(warm)["status"] == "completed"
+    assert final(warm)["output"] == []
+    assert final(turn)["status"] == "completed"
+    assert contents(upstream.bodies[0]) == ["Be brief.", "context first", "now answer"]
+    assert bad[-1]["error"]["param"] == "generate"

@@ -6,6 +6,8 @@ The protocol (OpenAI's Responses WebSocket mode, as Open Responses specifies it)
   response is always streamed; ``stream`` and ``stream_options`` are ignored (Codex sends them),
   ``background`` is refused as over HTTP. The server answers with the same events as the SSE stream, one
   JSON text message each, ending with the terminal ``response.completed`` / ``incomplete`` / ``failed``.
+- ``generate: false`` (a warmup) answers a completed response with no output without asking the upstream;
+  the next turn can chain from it with ``previous_response_id``, its input included.
 - Turns run one at a time, in the order they arrive; a message sent while a turn runs waits its turn.
 - A request the bridge cannot run (malformed, unknown ``previous_response_id``, upstream HTTP error…) gets
   an error message ``{"type": "error", "status": <HTTP status>, "error": {type, code, message, param}}``
@@ -63,6 +65,8 @@ def _create_body(text: str) -> Json:
         raise invalid("The message is not valid JSON.", None, "invalid_json") from None
     if not isinstance(event, dict) or event.get("type") != "response.create":
         raise invalid("Expected a 'response.create' event.", "type", "invalid_event")
+    if event.get("generate") not in (None, True, False):
+        raise invalid("Invalid type for 'generate': expected a boolean.", "generate", "invalid_type")
     body = {key: value for key, value in event.items() if key not in _IGNORED}
     body["stream"] = True
     return body
@@ -127,7 +131,10 @@ class ResponsesWebSocket:
             await self._ws.send_json(error_event(error))
             return
         self._bridge.log_dropped(parsed.dropped)
-        response = await self._stream(parsed, conversation, payload)
+        generate = body.get("generate") is not False
+        response = await (
+            self._stream(parsed, conversation, payload) if generate else self._warm(parsed, conversation)
+        )
         if response is not None and response.get("status") in _CONTINUABLE:
             self._latest = StoredResponse(response, conversation)
         else:
@@ -162,6 +169,15 @@ class ResponsesWebSocket:
             await self._ws.send_json(error_event(error))
             return None
         logger.info("websocket response %s: %s", parsed.response_id, (pipe.response or {}).get("status"))
+        return pipe.response
+
+    async def _warm(self, parsed: ResponsesRequest, conversation: list[Any]) -> Json | None:
+        """``generate: false``: a response with no output and no upstream request, to chain from."""
+        from ._server_app import _ResponseExchange
+
+        exchange = _ResponseExchange(self._bridge, parsed, conversation, {}, self._authorization)
+        pipe = ResponseEvents(exchange._translator(), parsed.tools.names)
+        await self._send(pipe, exchange, pipe.end())
         return pipe.response
 
     async def _relay(
