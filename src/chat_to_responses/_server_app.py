@@ -46,6 +46,7 @@ from starlette.websockets import WebSocket
 from ._completion import completion_to_response_dict
 from ._server_compact import compact_request_body, compaction_resource, summary_request
 from ._server_config import ServerConfig, default_store_path
+from ._server_echo import completed
 from ._server_errors import BridgeError, error_body, not_found
 from ._server_include import include_in_response
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
@@ -356,7 +357,7 @@ class _ResponseExchange:
         if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
             error = response.get("error") or {}
             raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
-        response = self._request.tools.names.restore_response(response)
+        response = completed(self._request.tools.names.restore_response(response))
         return include_in_response(response) if self._request.reasoning_text else response
 
 

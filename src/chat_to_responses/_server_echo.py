@@ -3,8 +3,9 @@
 Every response object carries every field the spec requires, with a value of the right type, whether or not
 the client sent it: sampling parameters as numbers (the OpenAI defaults when not sent: ``temperature`` and
 ``top_p`` 1, penalties 0, ``top_logprobs`` 0), ``max_tool_calls`` / ``safety_identifier`` /
-``prompt_cache_key`` as sent or null, ``service_tier`` always ``"default"`` (the bridge asks the upstream for
-no tier), ``reasoning`` as ``{effort, summary}``.
+``prompt_cache_key`` as sent or null, ``completed_at`` (set on a completed terminal response),
+``service_tier`` always ``"default"`` (the bridge asks the upstream for no tier), ``reasoning`` as
+``{effort, summary}``.
 
 Tools and text formats are echoed as the request gave them, completed to the spec's shape: a function tool
 always has ``description``, ``parameters`` and ``strict`` (``strict`` is false unless the client sent true,
@@ -14,6 +15,7 @@ since only then is it passed upstream); a ``json_schema`` format always has ``na
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,6 +80,15 @@ def echo_fields(body: Mapping[str, Any]) -> Json:
     fields["top_logprobs"] = body.get("top_logprobs") or 0
     fields["max_tool_calls"] = body.get("max_tool_calls")
     fields["service_tier"] = "default"
+    fields["completed_at"] = None  # set on the terminal response by ``completed``
     for key in ECHOED_STRINGS:
         fields[key] = body[key] if isinstance(body.get(key), str) else None
     return fields
+
+
+def completed(response: Json) -> Json:
+    """The terminal response with ``completed_at``: now when it completed, null for any other status.
+
+    Set here, not by the core translator, whose output must not depend on the clock (its tests compare
+    two translations of the same stream)."""
+    return {**response, "completed_at": int(time.time()) if response.get("status") == "completed" else None}

@@ -25,6 +25,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from ._completion import completion_to_chunk
+from ._server_echo import completed
 from ._server_include import include_in_event
 from ._server_tools import ToolNames
 from ._sse import ChatSSEDecoder, encode_sse
@@ -90,6 +91,7 @@ class ResponseEvents:
         if self._reasoning_text:
             out = [include_in_event(event) for event in out]
         if out and out[-1]["type"] in _TERMINAL:
+            out[-1] = {**out[-1], "response": completed(out[-1]["response"])}
             self.response = out[-1]["response"]
         return out
 

@@ -343,8 +343,6 @@ class StreamTranslator:
             id=self.response_id,
             object="response",
             created_at=self._created_at,
-            # The Responses API sets completed_at only on a completed response, null on any other status.
-            completed_at=int(time.time()) if status == "completed" else None,
             model=self._model,
             status=status,
             output=[] if status == "in_progress" else list(self._output),
