@@ -426,3 +426,16 @@ async def test_include_keeps_provider_signatures_next_to_the_text(
     assert (await http.post("/responses", json={**body, "input": replay})).status_code == 200
     assistant = upstream.bodies[1]["messages"][1]
     assert assistant["tool_calls"][0]["extra_content"]["google"]["thought_signature"]
+
+
+async def test_an_unknown_previous_response_id_is_previous_response_not_found(
+    upstream: FakeUpstream, http: httpx.AsyncClient
+) -> None:
+    reply = await http.post(
+        "/responses", json={"model": "m", "input": "x", "previous_response_id": "resp_gone"}
+    )
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == "previous_response_not_found"
+    assert reply.json()["error"]["param"] == "previous_response_id"
+    # a missing response fetched by id keeps its own code
+    assert (await http.get("/responses/resp_gone")).json()["error"]["code"] == "response_not_found"
