@@ -94,6 +94,8 @@ async def test_a_plain_response_has_every_required_field(
     assert response["service_tier"] == "default"
     assert response["reasoning"] == {"effort": None, "summary": None}
     assert response["text"] == {"format": {"type": "text"}}
+    # the stored copy is the same object
+    assert (await http.get(f"/responses/{response['id']}")).json() == response
 
 
 async def test_every_streamed_response_object_has_every_required_field(
