@@ -323,3 +323,37 @@ def test_a_warmup_asks_nothing_upstream_and_can_be_continued(upstream: FakeUpstr
     assert final(turn)["status"] == "completed"
     assert contents(upstream.bodies[0]) == ["Be brief.", "context first", "now answer"]
     assert bad[-1]["error"]["param"] == "generate"
+
+
+def chunk(delta: Json) -> Json:
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+    }
+
+
+def test_a_retry_adds_nothing_from_a_failed_attempt(upstream: FakeUpstream, ws_url: str) -> None:
+    """As over HTTP (``_server_attempts``): what a failed response announced done, sent back by the client's
+    retry, does not reach the upstream."""
+    text_then_cut_call = [
+        chunk({"role": "assistant", "content": "Let me look."}),
+        chunk(
+            {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "shell"}}]}
+        ),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"cmd": '}}]}),
+    ]
+    upstream.reset(StreamTurn(text_then_cut_call, cut_after=3))
+    user = {"type": "message", "role": "user", "content": "look"}
+    with connect(ws_url) as connection:
+        socket = Socket(connection)
+        cut = socket.turn({"model": "m", "store": False, "input": [user]})
+        upstream.reset(responder=plausible)
+        done = [m["item"] for m in cut if m["type"] == "response.output_item.done"]
+        retry = socket.turn({"model": "m", "store": False, "input": [user, *done]})
+    assert final(cut)["status"] == "failed"
+    assert [item["type"] for item in done] == ["message"]
+    assert final(retry)["status"] == "completed"
+    assert upstream.bodies[-1]["messages"] == [{"role": "user", "content": "look"}]

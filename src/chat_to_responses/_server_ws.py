@@ -33,6 +33,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.websockets import WebSocket
 
+from ._server_attempts import owner_of
 from ._server_errors import BridgeError, invalid
 from ._server_request import ResponsesRequest, chat_payload, parse_request
 from ._server_store import StoredResponse
@@ -123,6 +124,9 @@ class ResponsesWebSocket:
             body = _create_body(text)
             previous = body.get("previous_response_id")
             parsed = parse_request(body, self._bridge.config)
+            # as over HTTP: a retry after a failed response adds nothing from the failed attempt
+            owner = owner_of(self._authorization)
+            parsed.input_items = self._bridge.attempts.strip(owner, parsed.input_items)
             conversation = await self._conversation(parsed)
             payload = chat_payload(parsed, conversation, self._bridge.config)
         except BridgeError as error:
@@ -199,6 +203,6 @@ class ResponsesWebSocket:
 
     async def _send(self, pipe: ResponseEvents, exchange: _ResponseExchange, events: list[Json]) -> None:
         if events and pipe.done and pipe.response is not None:
-            await exchange._store(pipe.response)  # stored before the client sees the terminal event
+            await exchange._on_terminal(pipe.response)  # stored before the client sees the terminal event
         for event in events:
             await self._ws.send_text(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
