@@ -82,6 +82,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 
 
 STREAM = {"model": "m", "input": "hi", "stream": True}
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
 # --------------------------------------------------------------------------- 2: lone surrogates
@@ -200,7 +201,7 @@ async def test_a_stored_response_is_its_owners_only(
             assert_error(await other.get(f"/responses/{response_id}"), 404, "response_not_found")
             assert_error(await other.delete(f"/responses/{response_id}"), 404, "response_not_found")
             follow = {"model": "m", "input": "more", "previous_response_id": response_id}
-            assert_error(await other.post("/responses", json=follow), 404, "response_not_found")
+            assert_error(await other.post("/responses", json=follow), 404, "previous_response_not_found")
     assert len(upstream.bodies) == 1
     assert (await http.get(f"/responses/{response_id}")).json()["id"] == response_id
     follow = await http.post(
@@ -525,3 +526,44 @@ def test_every_limit_is_a_serve_option(monkeypatch: pytest.MonkeyPatch) -> None:
         ServerConfig(upstream="http://127.0.0.1:8000/v1", max_streams_per_client=0)
     with pytest.raises(ValueError, match="finish_grace"):
         ServerConfig(upstream="http://127.0.0.1:8000/v1", finish_grace=float("nan"))
+
+
+# --------------------------------------------------------------------------- WebSocket mode, same rules
+
+
+def _ws_turn(url: str, body: dict[str, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
+    from websockets.sync.client import connect
+
+    with connect(url, open_timeout=10, additional_headers=headers) as connection:
+        connection.send(json.dumps({"type": "response.create", **body}))
+        messages = []
+        while True:
+            messages.append(json.loads(connection.recv(timeout=10)))
+            if messages[-1]["type"] in (
+                "response.completed",
+                "response.incomplete",
+                "response.failed",
+                "error",
+            ):
+                return messages
+
+
+def test_websocket_turns_follow_the_owner_and_upstream_rules(upstream: FakeUpstream, bridge: str) -> None:
+    pytest.importorskip("websockets")
+    url = bridge.replace("http://", "ws://") + "/responses"
+    upstream.reset(
+        StreamTurn(fixture(TEXT)),
+        RawTurn(headers=(("content-type", "text/html"),), pieces=(b"<html>login</html>",)),
+        RawTurn(pieces=tuple(map(sse, fixture(TEXT))), hang=True),
+    )
+    first = _ws_turn(url, {"model": "m", "input": "hi"}, KEY_A)[-1]["response"]
+    stolen = _ws_turn(url, {"model": "m", "input": "x", "previous_response_id": first["id"]}, KEY_B)
+    assert stolen[-1]["error"]["code"] == "previous_response_not_found"
+    html = _ws_turn(url, {"model": "m", "input": "hi"}, KEY_A)
+    assert (html[-1]["type"], html[-1]["status"]) == ("error", 502)
+    started = time.monotonic()
+    graced = _ws_turn(url, {"model": "m", "input": "hi"}, KEY_A)
+    assert graced[-1]["type"] == "response.completed"
+    assert time.monotonic() - started < 2.5
+    nan = _ws_turn(url, {"model": "m", "input": "hi", "temperature": float("nan")}, KEY_A)
+    assert nan[-1]["error"]["code"] == "invalid_json"

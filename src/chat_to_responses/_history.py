@@ -78,7 +78,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ._carriers import PREFIX, decode_carriers, encode_carriers
+from ._carriers import PREFIX, REASONING_TEXT, decode_carriers, encode_carriers
 
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
@@ -294,7 +294,12 @@ def _read_reasoning(item: Json, notes: list[str]) -> _Reasoning:
     encrypted = _str(item.get("encrypted_content"))
     if encrypted and not encrypted.startswith(PREFIX):
         notes.append("reasoning encrypted_content not produced by this bridge")
-    return _Reasoning(_reasoning_text(item), decode_carriers(encrypted))
+    carriers = decode_carriers(encrypted)
+    # The text kept in encrypted_content (include reasoning.encrypted_content) is exact: it wins.
+    kept = [c.get("text") for c in carriers if c.get("kind") == REASONING_TEXT]
+    text = next((t for t in kept if isinstance(t, str)), None)
+    signatures = [c for c in carriers if c.get("kind") != REASONING_TEXT]
+    return _Reasoning(_reasoning_text(item) if text is None else text, signatures)
 
 
 def _gemini_signature(carrier: Json) -> tuple[str | None, str] | None:

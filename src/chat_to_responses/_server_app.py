@@ -3,6 +3,8 @@
 Routes (each also without the ``/v1`` prefix, for clients whose base URL has none):
 
 - ``POST /v1/responses`` — streamed (SSE) or not; ``previous_response_id`` continues a stored response.
+- ``POST /v1/responses/compact`` — the conversation summarised by the upstream (``_server_compact``).
+- ``/v1/responses`` as a WebSocket — WebSocket mode, one ``response.create`` per turn (``_server_ws``).
 - ``GET`` / ``DELETE /v1/responses/{id}`` — a stored response, or a 404 in the OpenAI error format.
 - ``GET /v1/models`` — the upstream's, passed through (status and body).
 - ``GET /health`` — liveness, no authentication.
@@ -35,15 +37,19 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from ._completion import completion_to_response_dict
 from ._server_attempts import FailedAttempts
+from ._server_compact import compact_request_body, compaction_resource, summary_request
 from ._server_config import ServerConfig, default_store_path
+from ._server_echo import completed
 from ._server_errors import BridgeError, error_body, not_found
+from ._server_include import include_in_response
 from ._server_limits import (
     StreamSlots,
     check_image_urls,
@@ -52,11 +58,13 @@ from ._server_limits import (
     parse_json_body,
     read_limited,
     redact_access_log,
+    stream_body_kind,
 )
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
 from ._server_upstream import Upstream
+from ._server_ws import ResponsesWebSocket
 from ._translator import StreamTranslator
 
 Json = dict[str, Any]
@@ -124,28 +132,6 @@ def _error_response(error: BridgeError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status)
 
 
-def _stream_body_kind(content_type: str) -> str:
-    """``sse`` or ``json`` for a stream request's upstream answer; a 502 for anything else (an HTML
-    page from a misconfigured proxy is not a model that said nothing)."""
-    media = content_type.partition(";")[0].strip().lower()
-    # No type, or text/plain: small servers send working SSE so; a body that is not SSE then ends in
-    # response.failed (no chunk), never in an empty response.completed.
-    if media in ("text/event-stream", "", "text/plain"):
-        return "sse"
-    if media == "application/json":
-        return "json"
-    raise BridgeError(
-        502,
-        f"upstream answered a stream request with {media!r}, not an event stream",
-        kind="upstream_error",
-        code="upstream_error",
-    )
-
-
-def _peer(request: Request) -> str:
-    return f"peer {request.client.host}" if request.client else "peer unknown"
-
-
 def _dropped_header(notes: list[str]) -> dict[str, str]:
     if not notes:
         return {}
@@ -204,7 +190,7 @@ class _Bridge:
 
     # ------------------------------------------------------------------ request edges
 
-    def check_key(self, request: Request) -> None:
+    def check_key(self, request: HTTPConnection) -> None:
         expected = self.config.api_key
         if not expected:
             return
@@ -248,16 +234,10 @@ class _Bridge:
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
         parsed = parse_request(await self.read_json(request), self.config)
-        check_image_urls(parsed.input_items, self.config.image_url_schemes)
-        owner = owner_of(request.headers.get("authorization"))
-        parsed.input_items = self.attempts.strip(owner or "", parsed.input_items)
-        conversation = await self._conversation(parsed, owner)
-        if parsed.store and owner is None and not self.config.store_anonymous:
-            parsed.store = parsed.template["store"] = False  # nobody to give it back to (store_anonymous)
-            parsed.dropped.append("store (the request has no credential to own the stored response)")
+        owner, conversation = await self.prepare(parsed, request.headers.get("authorization"))
         payload = chat_payload(parsed, conversation, self.config)
         self.log_dropped(parsed.dropped)
-        give_back = self._slots.take(owner or _peer(request))
+        give_back = self.take_slot(owner, request)
         # No response id at INFO: an id is what reads a stored response (ids are at DEBUG).
         logger.debug("response %s: owner %s", parsed.response_id, owner)
         logger.info(
@@ -271,6 +251,29 @@ class _Bridge:
             self, parsed, conversation, payload, request.headers.get("authorization"), owner
         )
         return _Exchange(exchange.stream if parsed.stream else exchange.complete, give_back)
+
+    async def prepare(
+        self, parsed: ResponsesRequest, authorization: str | None, latest: StoredResponse | None = None
+    ) -> tuple[str | None, list[Any]]:
+        """What every turn (HTTP or WebSocket) does before the upstream: check image URLs, find the owner,
+        drop a failed attempt's leftovers, load the owned history (``latest``: a WebSocket connection's
+        own last response, kept in memory), and decide whether the response can be stored."""
+        check_image_urls(parsed.input_items, self.config.image_url_schemes)
+        owner = owner_of(authorization)
+        parsed.input_items = self.attempts.strip(owner or "", parsed.input_items)
+        if latest is not None and parsed.previous_response_id == latest.id:
+            conversation = [*latest.continued(), *parsed.input_items]
+        else:
+            conversation = await self._conversation(parsed, owner)
+        if parsed.store and owner is None and not self.config.store_anonymous:
+            parsed.store = parsed.template["store"] = False  # nobody to give it back to (store_anonymous)
+            parsed.dropped.append("store (the request has no credential to own the stored response)")
+        return owner, conversation
+
+    def take_slot(self, owner: str | None, connection: HTTPConnection) -> Callable[[], None]:
+        """A slot among the responses in progress (a 429 when none is free); returns its give-back."""
+        peer = f"peer {connection.client.host}" if connection.client else "peer unknown"
+        return self._slots.take(owner or peer)
 
     async def _owned(self, response_id: str, owner: str | None, param: str | None = None) -> StoredResponse:
         """The stored response, when ``owner`` owns it; else the 404 of an unknown id (nothing to probe)."""
@@ -309,6 +312,20 @@ class _Bridge:
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def compact(self, request: Request) -> Response:
+        self.check_key(request)
+        parsed = parse_request(compact_request_body(await self.read_json(request)), self.config)
+        check_image_urls(parsed.input_items, self.config.image_url_schemes)
+        conversation = await self._conversation(parsed, owner_of(request.headers.get("authorization")))
+        payload = chat_payload(parsed, summary_request(conversation), self.config)
+        completion = await self.upstream.complete(payload, request.headers.get("authorization"))
+        resource = compaction_resource(completion, self.config)
+        logger.info("compaction %s: model=%s items=%d", resource["id"], parsed.model, len(conversation))
+        return JSONResponse(resource)
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        await ResponsesWebSocket(self, websocket).run()
 
 
 class _ResponseExchange:
@@ -358,10 +375,12 @@ class _ResponseExchange:
     async def stream(self, send: Send) -> None:
         try:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
-                is_json = _stream_body_kind(upstream.headers.get("content-type", "")) == "json"
+                is_json = stream_body_kind(upstream.headers.get("content-type", "")) == "json"
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
-                pipe = ResponseEvents(self._translator(), self._request.tools.names)
+                pipe = ResponseEvents(
+                    self._translator(), self._request.tools.names, reasoning_text=self._request.reasoning_text
+                )
                 body = guarded_body(upstream.aiter_bytes(), self._bridge.config, lambda: pipe.finish_seen)
                 if is_json:
                     read = functools.partial(read_limited, body, self._bridge.config.max_upstream_bytes)
@@ -411,7 +430,8 @@ class _ResponseExchange:
         if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
             error = response.get("error") or {}
             raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
-        return self._request.tools.names.restore_response(response)
+        response = completed(self._request.tools.names.restore_response(response))
+        return include_in_response(response) if self._request.reasoning_text else response
 
 
 # ---------------------------------------------------------------------------------------------- the app
@@ -436,11 +456,13 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _routes(bridge: _Bridge) -> list[Route]:
-    routes: list[Route] = [Route("/health", bridge.health, methods=["GET"])]
+def _routes(bridge: _Bridge) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/health", bridge.health, methods=["GET"])]
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/responses", bridge.create_response, methods=["POST"]),
+            Route(f"{prefix}/responses/compact", bridge.compact, methods=["POST"]),
+            WebSocketRoute(f"{prefix}/responses", bridge.websocket),
             Route(f"{prefix}/responses/{{response_id}}", bridge.get_response, methods=["GET"]),
             Route(f"{prefix}/responses/{{response_id}}", bridge.delete_response, methods=["DELETE"]),
             Route(f"{prefix}/models", bridge.list_models, methods=["GET"]),

@@ -81,7 +81,7 @@ def _depth_ok(value: Any, limit: int) -> bool:
     return True
 
 
-def parse_json_body(body: bytes) -> Any:
+def parse_json_body(body: bytes | str) -> Any:
     """A request body as strict JSON; a 400 ``invalid_json`` for anything else, never a 500."""
     try:
         value = json.loads(body, parse_constant=_no_constant)
@@ -201,6 +201,24 @@ async def guarded_body(
                 f"upstream body larger than {config.max_upstream_bytes} bytes, the server's limit"
             )
         yield piece
+
+
+def stream_body_kind(content_type: str) -> str:
+    """``sse`` or ``json`` for a stream request's upstream answer; a 502 for anything else (an HTML
+    page from a misconfigured proxy is not a model that said nothing)."""
+    media = content_type.partition(";")[0].strip().lower()
+    # No type, or text/plain: small servers send working SSE so; a body that is not SSE then ends in
+    # response.failed (no chunk), never in an empty response.completed.
+    if media in ("text/event-stream", "", "text/plain"):
+        return "sse"
+    if media == "application/json":
+        return "json"
+    raise BridgeError(
+        502,
+        f"upstream answered a stream request with {media!r}, not an event stream",
+        kind="upstream_error",
+        code="upstream_error",
+    )
 
 
 async def read_limited(body: AsyncIterator[bytes], limit: int) -> bytes:

@@ -25,6 +25,8 @@ import anyio.abc
 import anyio.lowlevel
 
 from ._completion import completion_to_chunk
+from ._server_echo import completed
+from ._server_include import include_in_event
 from ._server_tools import ToolNames
 from ._sse import ChatSSEDecoder, encode_sse
 from ._translator import StreamTranslator
@@ -40,10 +42,13 @@ MAX_PENDING_WRITES = 64
 class ResponseEvents:
     """Decoder + translator + name restoring, for one response (sans-IO)."""
 
-    def __init__(self, translator: StreamTranslator, names: ToolNames) -> None:
+    def __init__(
+        self, translator: StreamTranslator, names: ToolNames, *, reasoning_text: bool = False
+    ) -> None:
         self._translator = translator
         self._decoder = ChatSSEDecoder()
         self._names = names
+        self._reasoning_text = reasoning_text  # include reasoning.encrypted_content (``_server_include``)
         self.response: Json | None = None  # the terminal event's response, once emitted
         self.finish_seen = False  # a choice's finish_reason came: only the usage chunk may still follow
         self._chunks_seen = False
@@ -78,21 +83,25 @@ class ResponseEvents:
         self._chunks_seen = True
         return self._restored(self._translator.feed(chunk))
 
-    def end(self, error: BaseException | None = None) -> list[Json]:
-        """Events at the end of the upstream body (``error`` when it broke off)."""
+    def end(self, error: BaseException | None = None, *, empty_fails: bool = False) -> list[Json]:
+        """Events at the end of the upstream body (``error`` when it broke off). ``empty_fails``: a body
+        that brought not a single chunk (nor ``[DONE]``) fails; it is no model that said nothing."""
         events: list[Json] = []
         if error is None and not self.done:
             for chunk in self._decoder.flush():
                 self._chunks_seen = True
                 events.extend(self._translator.feed(chunk))
-        if error is None and not self._chunks_seen and not self._decoder.done:
+        if empty_fails and error is None and not self._chunks_seen and not self._decoder.done:
             error = ValueError("upstream sent no event stream: not a single chunk came")
         events.extend(self._translator.finish(error=error))
         return self._restored(events)
 
     def _restored(self, events: list[Json]) -> list[Json]:
         out = [self._names.restore_event(event) for event in events] if self._names else events
+        if self._reasoning_text:
+            out = [include_in_event(event) for event in out]
         if out and out[-1]["type"] in _TERMINAL:
+            out[-1] = {**out[-1], "response": completed(out[-1]["response"])}
             self.response = out[-1]["response"]
         return out
 
@@ -127,7 +136,7 @@ async def sse_frames(
                 return
     except Exception as exc:  # the upstream broke off mid-stream: the client gets response.failed
         error = exc
-    events = pipe.end(error)
+    events = pipe.end(error, empty_fails=True)
     if events:
         yield await _frames(events, pipe, on_terminal)
 
