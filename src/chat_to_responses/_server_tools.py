@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,22 +163,32 @@ def convert_tools(tools: Any) -> ChatTools:
         tools = []
     if not isinstance(tools, list):
         raise invalid("'tools' must be an array.", "tools", "invalid_type")
-    checked = [_tool_object(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+    return convert_tool_list([(f"tools[{i}]", tool) for i, tool in enumerate(tools)])
+
+
+def convert_tool_list(tools: Sequence[tuple[str, Any]]) -> ChatTools:
+    """Tools, each with the ``param`` that names it in errors, as chat tools.
+
+    The same function given twice (``tools`` and an ``additional_tools`` item, or a tool set updated later
+    in the conversation) is sent once, with its last definition.
+    """
+    checked = [(param, _tool_object(tool, param)) for param, tool in tools]
     names = ToolNames()
-    for tool in checked:
+    for _, tool in checked:
         if tool["type"] == "function":
             names.claim(str(tool.get("name")))
-    chat: list[Json] = []
+    chat: dict[str, Json] = {}
     dropped: list[str] = []
-    for index, tool in enumerate(checked):
-        param = f"tools[{index}]"
+    for param, tool in checked:
         if tool["type"] == "function":
-            chat.append(_chat_function(tool, _function_name(tool, param), param))
+            converted = [_chat_function(tool, _function_name(tool, param), param)]
         elif tool["type"] == "namespace":
-            chat.extend(_namespace_tools(tool, param, names, dropped))
+            converted = _namespace_tools(tool, param, names, dropped)
         else:
+            converted = []
             dropped.append(_describe_dropped(tool))
-    return ChatTools(chat, names, dropped)
+        chat.update((c["function"]["name"], c) for c in converted)
+    return ChatTools(list(chat.values()), names, dropped)
 
 
 def _namespace_tools(tool: Mapping[str, Any], param: str, names: ToolNames, dropped: list[str]) -> list[Json]:

@@ -1,0 +1,173 @@
+"""Every input item and tool a Responses client sends is converted for the chat upstream, or a 400 names it.
+
+Codex CLI 0.169.0 sends its tools as an ``additional_tools`` input item (role ``developer``, namespaces of
+functions and ``custom`` tools) for the models of its catalog that use the "responses lite" request shape
+(``gpt-6-astra``, ``gpt-5.6-luna``…), and an empty top-level ``tools``. Those tools must reach the upstream
+as chat tools; an item type the server cannot convert must be a clear 400, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chat_to_responses._server_config import ServerConfig
+from chat_to_responses._server_errors import BridgeError
+from chat_to_responses._server_request import chat_payload, parse_request
+
+CONFIG = ServerConfig(upstream="http://127.0.0.1:8000/v1", store="memory")
+
+
+def function(name: str, **extra: Any) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"ms": {"type": "number"}}}
+    return {"type": "function", "name": name, "strict": False, "parameters": schema, **extra}
+
+
+def additional_tools(*tools: dict[str, Any]) -> dict[str, Any]:
+    """The item as Codex 0.169.0 sends it (captured from the binary through the bridge)."""
+    return {"type": "additional_tools", "id": "at_1", "role": "developer", "tools": list(tools)}
+
+
+CODEX_ADDITIONAL = additional_tools(
+    {
+        "type": "namespace",
+        "name": "functions",
+        "description": "",
+        "tools": [{"type": "custom", "name": "exec", "description": "Run JavaScript"}, function("wait")],
+    },
+    {"type": "namespace", "name": "clock", "description": "Time.", "tools": [function("sleep")]},
+)
+
+
+def convert(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    request = parse_request({"model": "gpt-6-astra", **body}, CONFIG)
+    return chat_payload(request, request.input_items, CONFIG), request.dropped
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def test_additional_tools_become_chat_tools() -> None:
+    developer = {"type": "message", "role": "developer", "content": "Be brief."}
+    body = {"tools": [], "input": [CODEX_ADDITIONAL, developer, user("hi")], "tool_choice": "auto"}
+    payload, dropped = convert(body)
+    names = [t["function"]["name"] for t in payload["tools"]]
+    assert names == ["functions__wait", "clock__sleep"]
+    assert payload["tools"][1]["function"]["parameters"]["properties"] == {"ms": {"type": "number"}}
+    assert payload["tool_choice"] == "auto"
+    # The item itself is no message, and it is not reported as dropped: only the custom tool inside is.
+    system, prompt = {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}
+    assert payload["messages"] == [system, prompt]
+    assert dropped == ["tool functions.custom exec (the upstream cannot run it)"]
+
+
+def test_calls_to_additional_tools_are_restored_with_their_namespace() -> None:
+    request = parse_request({"model": "m", "input": [CODEX_ADDITIONAL, user("hi")]}, CONFIG)
+    item = {"type": "function_call", "call_id": "c1", "name": "clock__sleep", "arguments": "{}"}
+    assert request.tools.names.restore_item(item)["namespace"] == "clock"
+    assert request.tools.names.restore_item(item)["name"] == "sleep"
+    # Replayed later with its namespace, the call is named as the upstream knows it.
+    replay = {**item, "name": "sleep", "namespace": "clock"}
+    payload = chat_payload(request, [CODEX_ADDITIONAL, user("hi"), replay], CONFIG)
+    assert payload["messages"][-1]["tool_calls"][0]["function"]["name"] == "clock__sleep"
+
+
+def test_tools_and_additional_tools_are_merged_without_duplicates() -> None:
+    listed = [function("lookup", description="old")]
+    extra = additional_tools(function("lookup", description="new"), function("other"))
+    payload, _ = convert({"tools": listed, "input": [extra, user("hi")]})
+    assert [(t["function"]["name"], t["function"].get("description")) for t in payload["tools"]] == [
+        ("lookup", "new"),
+        ("other", None),
+    ]
+
+
+def test_every_additional_tools_item_of_the_history_counts() -> None:
+    first, later = additional_tools(function("a")), additional_tools(function("b"))
+    payload, _ = convert({"input": [first, user("hi"), later, user("again")]})
+    assert [t["function"]["name"] for t in payload["tools"]] == ["a", "b"]
+    assert [m["role"] for m in payload["messages"]] == ["user", "user"]
+
+
+@pytest.mark.parametrize(
+    ("item", "param", "message"),
+    [
+        ({"type": "additional_tools", "tools": "x"}, "input[1].tools", "must be an array of tools"),
+        (additional_tools({"name": "no type"}), "input[1].tools[0]", "must be an object with a 'type'"),
+        (additional_tools({"type": "function"}), "input[1].tools[0].name", "Missing required parameter"),
+        (additional_tools(function("f", parameters=[])), "input[1].tools[0].parameters", "JSON Schema"),
+    ],
+)
+def test_a_malformed_additional_tools_item_is_a_400_naming_it(
+    item: dict[str, Any], param: str, message: str
+) -> None:
+    with pytest.raises(BridgeError) as error:
+        convert({"input": [user("hi"), item]})
+    assert (error.value.status, error.value.param) == (400, param)
+    assert message in error.value.message
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "web_search_call",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "local_shell_call",
+        "tool_search_call",
+        "tool_search_output",
+        "image_generation_call",
+        "compaction",
+        "item_reference",
+        "something_new",
+    ],
+)
+def test_an_item_the_upstream_cannot_be_given_is_a_400_naming_it(kind: str) -> None:
+    with pytest.raises(BridgeError) as error:
+        convert({"input": [user("hi"), {"type": kind, "id": "x_1"}]})
+    assert error.value.status == 400
+    assert error.value.param == "input[1].type"
+    assert error.value.code == "unsupported_input_item"
+    assert f"'{kind}' (input[1])" in error.value.message
+
+
+def test_an_item_without_type_or_role_is_a_400() -> None:
+    with pytest.raises(BridgeError) as error:
+        convert({"input": [{"content": "hi"}]})
+    assert (error.value.status, error.value.param) == (400, "input[0].type")
+
+
+def test_a_malformed_reasoning_item_is_a_400() -> None:
+    with pytest.raises(BridgeError) as error:
+        convert({"input": [{"type": "reasoning", "summary": "text"}, user("hi")]})
+    assert (error.value.status, error.value.param) == (400, "input[0].summary")
+
+
+def test_every_item_codex_sends_is_converted() -> None:
+    """One of each item Codex 0.169.0 sends on a turn with a tool call, as it sends them."""
+    items = [
+        CODEX_ADDITIONAL,
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "rules"}]},
+        user("<environment_context>…</environment_context>"),
+        user("run it"),
+        {
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": "thinking"}],
+            "content": None,
+            "encrypted_content": None,
+        },
+        {
+            "type": "function_call",
+            "name": "sleep",
+            "namespace": "clock",
+            "arguments": '{"ms": 1}',
+            "call_id": "call_1",
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": "slept"},
+    ]
+    payload, dropped = convert({"input": items})
+    assert dropped == ["tool functions.custom exec (the upstream cannot run it)"]
+    assert [m["role"] for m in payload["messages"]] == ["system", "user", "user", "assistant", "tool"]
+    assert payload["messages"][3]["reasoning_content"] == "thinking"
