@@ -30,6 +30,7 @@ pytest.importorskip("uvicorn")
 
 from fake_upstream import (
     FakeUpstream,
+    Served,
     StreamTurn,
     append_only_violations,
     fixture,
@@ -329,3 +330,45 @@ def test_a_model_whose_tools_come_as_additional_tools(
     assert {"clock__sleep", "functions__wait", "collaboration__spawn_agent"} <= names
     assert "call_sleep" in tool_results(upstream)  # Codex ran clock.sleep: the call came back named right
     assert_append_only(upstream)
+
+
+# ------------------------------------------------------------------------ the append-only check itself
+
+
+def _served(messages: list[dict[str, Any]], turn: StreamTurn) -> Served:
+    return Served("POST", "/v1/chat/completions", {}, {"messages": messages}, turn=turn)
+
+
+def test_append_only_violations_sees_each_way_history_can_break() -> None:
+    call = StreamTurn(retarget_tool_call(fixture(PLAIN_CALL), "f", "{}", "c1"))
+    second = StreamTurn(retarget_tool_call(fixture(PLAIN_CALL), "g", "{}", "c2"))
+    start = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    fc1 = {"role": "assistant", "content": None, "tool_calls": [_chat_call("c1", "f")]}
+    fc2 = {"role": "assistant", "content": None, "tool_calls": [_chat_call("c2", "g")]}
+    out1, out2 = _tool("c1"), _tool("c2")
+    good = [
+        _served(start, call),
+        _served([*start, fc1, out1], second),
+        _served([*start, fc1, out1, fc2, out2], call),
+    ]
+    assert append_only_violations(good) == []
+    merged = {**fc1, "tool_calls": [*fc1["tool_calls"], *fc2["tool_calls"]]}
+    rewritten = [*good[:2], _served([*start, merged, out1, out2], call)]
+    assert append_only_violations(rewritten) == ["request 3 rewrites the messages of request 2"]
+    wrong_call = [good[0], _served([*start, fc2, out1], call)]
+    assert "request 2: assistant message" in append_only_violations(wrong_call)[0]
+    no_result = [good[0], _served([*start, fc1], call)]
+    assert append_only_violations(no_result) == ["request 2 adds ['assistant'] after request 1"]
+    cut = StreamTurn(call.chunks, cut_after=3)
+    retried = [_served(start, cut), _served(start, call)]
+    assert append_only_violations(retried) == []
+    leaked = [_served(start, cut), _served([*start, {"role": "assistant", "content": "part"}], call)]
+    assert append_only_violations(leaked) == ["request 2 is a retry after a failure but its messages changed"]
+
+
+def _chat_call(call_id: str, name: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{}"}}
+
+
+def _tool(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "ok"}
