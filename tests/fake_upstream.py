@@ -393,6 +393,24 @@ def _replayed(message: Json) -> Json:
     return replayed
 
 
+def _diff(before: list[Json], after: list[Json]) -> str:
+    """Where two message lists part, briefly (for a failure message)."""
+    at = next(
+        (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
+        min(len(before), len(after)),
+    )
+    return f"from message {at}, {_brief(before[at:])} became {_brief(after[at:])}"
+
+
+def _brief(messages: list[Json]) -> str:
+    parts = []
+    for m in messages:
+        calls = [c.get("id") for c in m.get("tool_calls") or []]
+        text = str(m.get("content"))[:40]
+        parts.append(f"{m.get('role')}({text!r}{f', calls={calls}' if calls else ''})")
+    return "[" + ", ".join(parts) + "]"
+
+
 def append_only_violations(served: Sequence[Served]) -> list[str]:
     """How the upstream requests break append-only history (none: an empty list).
 
@@ -407,11 +425,16 @@ def append_only_violations(served: Sequence[Served]) -> list[str]:
         before, after = previous.body["messages"], current.body["messages"]
         if _failed(previous):
             if after != before:
-                problems.append(f"request {number} is a retry after a failure but its messages changed")
+                changed = _diff(before, after)
+                problems.append(
+                    f"request {number} is a retry after a failure but its messages changed: {changed}"
+                )
             continue
         assert isinstance(previous.turn, StreamTurn)
         if after[: len(before)] != before:
-            problems.append(f"request {number} rewrites the messages of request {number - 1}")
+            problems.append(
+                f"request {number} rewrites the messages of request {number - 1}: {_diff(before, after)}"
+            )
             continue
         added = after[len(before) :]
         expected = produced_message(previous.turn)

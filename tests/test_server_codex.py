@@ -354,7 +354,7 @@ def test_append_only_violations_sees_each_way_history_can_break() -> None:
     assert append_only_violations(good) == []
     merged = {**fc1, "tool_calls": [*fc1["tool_calls"], *fc2["tool_calls"]]}
     rewritten = [*good[:2], _served([*start, merged, out1, out2], call)]
-    assert append_only_violations(rewritten) == ["request 3 rewrites the messages of request 2"]
+    assert append_only_violations(rewritten)[0].startswith("request 3 rewrites the messages of request 2: ")
     wrong_call = [good[0], _served([*start, fc2, out1], call)]
     assert "request 2: assistant message" in append_only_violations(wrong_call)[0]
     no_result = [good[0], _served([*start, fc1], call)]
@@ -363,7 +363,10 @@ def test_append_only_violations_sees_each_way_history_can_break() -> None:
     retried = [_served(start, cut), _served(start, call)]
     assert append_only_violations(retried) == []
     leaked = [_served(start, cut), _served([*start, {"role": "assistant", "content": "part"}], call)]
-    assert append_only_violations(leaked) == ["request 2 is a retry after a failure but its messages changed"]
+    assert append_only_violations(leaked) == [
+        "request 2 is a retry after a failure but its messages changed: from message 2, [] became "
+        "[assistant('part')]"
+    ]
 
 
 def _chat_call(call_id: str, name: str) -> dict[str, Any]:
