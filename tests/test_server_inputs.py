@@ -171,3 +171,23 @@ def test_every_item_codex_sends_is_converted() -> None:
     assert dropped == ["tool functions.custom exec (the upstream cannot run it)"]
     assert [m["role"] for m in payload["messages"]] == ["system", "user", "user", "assistant", "tool"]
     assert payload["messages"][3]["reasoning_content"] == "thinking"
+
+
+def test_additional_tools_given_earlier_stay_with_previous_response_id() -> None:
+    """Through the server: the item is part of the stored conversation a later request continues."""
+    pytest.importorskip("uvicorn")
+    import httpx
+
+    from fake_upstream import StreamTurn, fixture, retext, running_bridge, running_upstream
+
+    text = StreamTurn(retext(fixture("llamacpp/gptoss20b_text_timings"), "ok"))
+    with running_upstream() as (upstream, url), running_bridge(url) as bridge:
+        upstream.reset(text, text)
+        first = httpx.post(
+            f"{bridge}/responses", json={"model": "m", "input": [CODEX_ADDITIONAL, user("hi")]}
+        )
+        later = {"model": "m", "input": "again", "previous_response_id": first.json()["id"]}
+        assert httpx.post(f"{bridge}/responses", json=later).status_code == 200
+    for body in upstream.bodies:
+        assert [t["function"]["name"] for t in body["tools"]] == ["functions__wait", "clock__sleep"]
+    assert [m["role"] for m in upstream.bodies[1]["messages"]] == ["user", "assistant", "user"]

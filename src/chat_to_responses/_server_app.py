@@ -44,7 +44,7 @@ from starlette.types import Receive, Scope, Send
 from ._completion import completion_to_response_dict
 from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found, upstream_http_error
-from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
+from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
 from ._server_upstream import Upstream, missing_v1_hint
@@ -239,8 +239,12 @@ class _Bridge:
 
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
-        parsed = parse_request(await self.read_json(request), self.config)
+        body = await self.read_json(request)
+        parsed = parse_request(body, self.config)
         conversation = await self._conversation(parsed)
+        history = conversation[: len(conversation) - len(parsed.input_items)]
+        if any(is_tools_item(item) for item in history):  # tools given earlier in the conversation
+            parsed = parse_request(body, self.config, history)
         payload = chat_payload(parsed, conversation, self.config)
         self.log_dropped(parsed.dropped)
         logger.info(

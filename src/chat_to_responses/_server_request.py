@@ -225,16 +225,22 @@ def _input_items(body: Mapping[str, Any], has_previous: bool) -> list[Any]:
     return list(value)
 
 
-def _request_tools(body: Mapping[str, Any], items: Sequence[Any]) -> ChatTools:
-    """``tools`` plus those of every ``additional_tools`` input item (Codex sends its tools that way for
-    some models): one list of chat tools, each error naming where the tool came from."""
+def _item_tools(items: Sequence[Any], where: str) -> list[tuple[str, Any]]:
+    tools: list[tuple[str, Any]] = []
+    for index, item in enumerate(items):
+        if is_tools_item(item) and isinstance(item.get("tools"), list):
+            tools += [(f"{where}[{index}].tools[{i}]", tool) for i, tool in enumerate(item["tools"])]
+    return tools
+
+
+def _request_tools(body: Mapping[str, Any], items: Sequence[Any], history: Sequence[Any]) -> ChatTools:
+    """``tools`` plus those of every ``additional_tools`` item of the conversation (Codex sends its tools
+    that way for some models): one list of chat tools, each error naming where the tool came from."""
     listed = body.get("tools")
     if listed is not None and not isinstance(listed, list):
         raise invalid("'tools' must be an array.", "tools", "invalid_type")
     tools = [(f"tools[{i}]", tool) for i, tool in enumerate(listed or [])]
-    for index, item in enumerate(items):
-        if item.get("type") == ADDITIONAL_TOOLS:
-            tools += [(f"input[{index}].tools[{i}]", tool) for i, tool in enumerate(item["tools"])]
+    tools += _item_tools(history, "previous_response_id.input") + _item_tools(items, "input")
     return convert_tool_list(tools)
 
 
@@ -339,8 +345,12 @@ def _template(body: Mapping[str, Any], request: Json) -> Json:
     return template
 
 
-def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
-    """Validate a ``POST /v1/responses`` body; raises a 400 :class:`BridgeError` when it is malformed."""
+def parse_request(body: Any, config: ServerConfig, history: Sequence[Any] = ()) -> ResponsesRequest:
+    """Validate a ``POST /v1/responses`` body; raises a 400 :class:`BridgeError` when it is malformed.
+
+    ``history``: the stored conversation ``previous_response_id`` continues, whose ``additional_tools``
+    items still give the model their tools.
+    """
     if not isinstance(body, Mapping):
         raise invalid("The request body must be a JSON object.", None, "invalid_type")
     _reject_unsupported(body)
@@ -351,7 +361,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     reasoning = _optional(body, "reasoning", dict, "an object") or {}
     parallel = _optional(body, "parallel_tool_calls", bool, "a boolean")
     input_items = _input_items(body, previous is not None)
-    tools = _request_tools(body, input_items)
+    tools = _request_tools(body, input_items, history)
     choice = convert_tool_choice(body.get("tool_choice"), tools)
     dropped = tools.dropped
     if body.get("max_tool_calls") is not None:
@@ -387,7 +397,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     )
 
 
-def _is_tools_item(item: Any) -> bool:
+def is_tools_item(item: Any) -> bool:
     """An ``additional_tools`` item: its tools went into the chat ``tools``; it is no message."""
     return isinstance(item, Mapping) and item.get("type") == ADDITIONAL_TOOLS
 
@@ -396,7 +406,7 @@ def chat_payload(request: ResponsesRequest, conversation: Sequence[Any], config:
     """The upstream ``POST /chat/completions`` body for ``conversation`` (stored history + this input)."""
     # Every replayed call of a namespace is renamed, even when this request no longer lists the namespace:
     # the upstream must see one name per function across the whole conversation.
-    items = [request.tools.names.upstream_item(item) for item in conversation if not _is_tools_item(item)]
+    items = [request.tools.names.upstream_item(item) for item in conversation if not is_tools_item(item)]
     messages = items_to_messages(
         items,
         instructions=request.instructions,
