@@ -107,9 +107,16 @@ def servers() -> Iterator[tuple[FakeUpstream, str]]:
 
 
 def run_codex(
-    codex: Path, bridge: str, home: Path, prompt: str, *, model: str | None = None, retries: int = 0
+    codex: Path,
+    bridge: str,
+    home: Path,
+    prompt: str,
+    *,
+    model: str | None = None,
+    retries: int = 0,
+    sandbox: str = "read-only",
 ) -> subprocess.CompletedProcess[str]:
-    """``codex exec prompt`` against ``bridge``; ``retries``: Codex's ``stream_max_retries``."""
+    """``codex exec prompt`` against ``bridge``, in ``home/work``; ``retries``: ``stream_max_retries``."""
     codex_home, work = home / "codex-home", home / "work"
     codex_home.mkdir()
     work.mkdir()
@@ -125,7 +132,7 @@ def run_codex(
         "BRIDGE_API_KEY": "sk-codex-test",
     }
     return subprocess.run(
-        [codex, "exec", "--skip-git-repo-check", prompt],
+        [codex, "exec", "--skip-git-repo-check", "--sandbox", sandbox, prompt],
         cwd=work,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -329,6 +336,26 @@ def test_a_model_whose_tools_come_as_additional_tools(
     names = {t["function"]["name"] for t in first["tools"]}
     assert {"clock__sleep", "functions__wait", "collaboration__spawn_agent"} <= names
     assert "call_sleep" in tool_results(upstream)  # Codex ran clock.sleep: the call came back named right
+    assert_append_only(upstream)
+
+
+def test_a_custom_tool_call_apply_patch_edits_a_file(
+    codex: Path, servers: tuple[FakeUpstream, str], tmp_path: Path
+) -> None:
+    """gpt-5.5 gets Codex's ``apply_patch`` as a ``custom`` (free-form) tool: the model calls the function
+    standing for it, Codex receives a ``custom_tool_call`` and applies the patch."""
+    upstream, bridge = servers
+    patch = "*** Begin Patch\n*** Add File: hello.txt\n+hello from the model\n*** End Patch\n"
+    call = retarget_tool_call(fixture(PLAIN_CALL), "apply_patch", json.dumps({"input": patch}), "call_patch")
+    upstream.reset(StreamTurn(call), answer())
+
+    result = run_codex(codex, bridge, tmp_path, "Add hello.txt.", model="gpt-5.5", sandbox="workspace-write")
+
+    assert FINAL in printed(result)
+    assert (tmp_path / "work" / "hello.txt").read_text() == "hello from the model\n"
+    tool = next(t for t in upstream.bodies[0]["tools"] if t["function"]["name"] == "apply_patch")
+    assert tool["function"]["parameters"]["required"] == ["input"]
+    assert "call_patch" in tool_results(upstream)
     assert_append_only(upstream)
 
 

@@ -8,6 +8,7 @@ as chat tools; an item type the server cannot convert must be a clear 400, never
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -54,13 +55,13 @@ def test_additional_tools_become_chat_tools() -> None:
     body = {"tools": [], "input": [CODEX_ADDITIONAL, developer, user("hi")], "tool_choice": "auto"}
     payload, dropped = convert(body)
     names = [t["function"]["name"] for t in payload["tools"]]
-    assert names == ["functions__wait", "clock__sleep"]
+    assert names == ["functions__exec", "functions__wait", "clock__sleep"]
     assert payload["tools"][1]["function"]["parameters"]["properties"] == {"ms": {"type": "number"}}
     assert payload["tool_choice"] == "auto"
-    # The item itself is no message, and it is not reported as dropped: only the custom tool inside is.
+    # The item itself is no message, and nothing is dropped (the custom tool becomes a function too).
     system, prompt = {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}
     assert payload["messages"] == [system, prompt]
-    assert dropped == ["tool functions.custom exec (the upstream cannot run it)"]
+    assert dropped == []
 
 
 def test_calls_to_additional_tools_are_restored_with_their_namespace() -> None:
@@ -113,8 +114,6 @@ def test_a_malformed_additional_tools_item_is_a_400_naming_it(
     "kind",
     [
         "web_search_call",
-        "custom_tool_call",
-        "custom_tool_call_output",
         "local_shell_call",
         "tool_search_call",
         "tool_search_output",
@@ -168,7 +167,7 @@ def test_every_item_codex_sends_is_converted() -> None:
         {"type": "function_call_output", "call_id": "call_1", "output": "slept"},
     ]
     payload, dropped = convert({"input": items})
-    assert dropped == ["tool functions.custom exec (the upstream cannot run it)"]
+    assert dropped == []
     assert [m["role"] for m in payload["messages"]] == ["system", "user", "user", "assistant", "tool"]
     assert payload["messages"][3]["reasoning_content"] == "thinking"
 
@@ -189,5 +188,134 @@ def test_additional_tools_given_earlier_stay_with_previous_response_id() -> None
         later = {"model": "m", "input": "again", "previous_response_id": first.json()["id"]}
         assert httpx.post(f"{bridge}/responses", json=later).status_code == 200
     for body in upstream.bodies:
-        assert [t["function"]["name"] for t in body["tools"]] == ["functions__wait", "clock__sleep"]
+        assert [t["function"]["name"] for t in body["tools"]] == [
+            "functions__exec",
+            "functions__wait",
+            "clock__sleep",
+        ]
     assert [m["role"] for m in upstream.bodies[1]["messages"]] == ["user", "assistant", "user"]
+
+
+# ------------------------------------------------------------------------------------------ custom tools
+
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n"
+APPLY_PATCH = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": "start: begin_patch hunk+ end_patch"},
+}
+
+
+def test_a_custom_tool_becomes_a_function_of_its_raw_input() -> None:
+    payload, dropped = convert(
+        {"input": "hi", "tools": [APPLY_PATCH], "tool_choice": {"type": "custom", "name": "apply_patch"}}
+    )
+    (tool,) = payload["tools"]
+    assert tool["function"]["name"] == "apply_patch"
+    assert tool["function"]["parameters"]["properties"]["input"]["type"] == "string"
+    assert tool["function"]["parameters"]["required"] == ["input"]
+    description = tool["function"]["description"]
+    assert description.startswith("Edit files.")
+    assert description.endswith("lark grammar:\nstart: begin_patch hunk+ end_patch")
+    assert payload["tool_choice"] == {"type": "function", "function": {"name": "apply_patch"}}
+    assert dropped == []
+
+
+def test_custom_calls_are_given_back_as_custom_tool_calls() -> None:
+    request = parse_request(
+        {"model": "m", "input": [CODEX_ADDITIONAL, user("hi")], "tools": [APPLY_PATCH]}, CONFIG
+    )
+    names = request.tools.names
+    plain = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "c1",
+        "name": "apply_patch",
+        "status": "completed",
+    }
+    assert names.restore_item({**plain, "arguments": json.dumps({"input": PATCH})}) == {
+        "type": "custom_tool_call",
+        "id": "fc_1",
+        "call_id": "c1",
+        "name": "apply_patch",
+        "input": PATCH,
+    }
+    nested = names.restore_item({**plain, "name": "functions__exec", "arguments": '{"input": "1+1"}'})
+    assert (nested["name"], nested["namespace"], nested["input"]) == ("exec", "functions", "1+1")
+    # A model that ignored the wrapper: its arguments are the input.
+    assert names.restore_item({**plain, "arguments": "raw text"})["input"] == "raw text"
+
+
+def test_replayed_custom_calls_and_outputs_become_the_function_call_and_result() -> None:
+    call = {
+        "type": "custom_tool_call",
+        "call_id": "c1",
+        "name": "exec",
+        "namespace": "functions",
+        "input": "1+1",
+    }
+    output = {"type": "custom_tool_call_output", "call_id": "c1", "output": "2"}
+    payload, _ = convert({"input": [CODEX_ADDITIONAL, user("hi"), call, output]})
+    assistant, tool = payload["messages"][-2:]
+    assert assistant["tool_calls"] == [
+        {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "functions__exec", "arguments": '{"input": "1+1"}'},
+        }
+    ]
+    assert tool == {"role": "tool", "tool_call_id": "c1", "content": "2"}
+
+
+@pytest.mark.parametrize(
+    ("item", "param"),
+    [
+        ({"type": "custom_tool_call", "call_id": "c", "name": "x"}, "input[1].input"),
+        ({"type": "custom_tool_call", "call_id": "c", "input": "x"}, "input[1].name"),
+        ({"type": "custom_tool_call_output", "output": "x"}, "input[1].call_id"),
+    ],
+)
+def test_a_malformed_custom_item_is_a_400(item: dict[str, Any], param: str) -> None:
+    with pytest.raises(BridgeError) as error:
+        convert({"input": [user("hi"), item]})
+    assert (error.value.status, error.value.param) == (400, param)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_custom_call_streams_as_custom_tool_call_events(stream: bool) -> None:
+    """Through the server and the real openai client, which parses every event into its own type."""
+    pytest.importorskip("uvicorn")
+    import openai
+
+    from fake_upstream import StreamTurn, fixture, retarget_tool_call, running_bridge, running_upstream
+
+    call = retarget_tool_call(
+        fixture("openai/gpt5_tool_call"), "apply_patch", json.dumps({"input": PATCH}), "c1"
+    )
+    with running_upstream() as (upstream, url), running_bridge(url) as bridge:
+        upstream.reset(StreamTurn(call))
+        client = openai.OpenAI(base_url=bridge, api_key="sk-test")
+        if stream:
+            events = list(client.responses.create(model="m", input="patch", tools=[APPLY_PATCH], stream=True))
+            response = events[-1].response
+        else:
+            events, response = [], client.responses.create(model="m", input="patch", tools=[APPLY_PATCH])
+    (item,) = response.output
+    assert (item.type, item.name, item.call_id, item.input) == (
+        "custom_tool_call",
+        "apply_patch",
+        "c1",
+        PATCH,
+    )
+    if stream:
+        kinds = [e.type for e in events]
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+        assert not any(k.startswith("response.function_call") for k in kinds)
+        deltas = [e.delta for e in events if e.type == "response.custom_tool_call_input.delta"]
+        assert "".join(deltas) == PATCH
+        done = [e for e in events if e.type == "response.custom_tool_call_input.done"]
+        assert [e.input for e in done] == [PATCH]
+        added = next(e for e in events if e.type == "response.output_item.added")
+        assert added.item.type == "custom_tool_call"
+        assert kinds[-1] == "response.completed"

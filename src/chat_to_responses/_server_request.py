@@ -14,9 +14,9 @@ Field by field:
   are sent only with at least one tool (OpenAI-compatible servers reject them alone). The tools of every
   ``additional_tools`` input item join them (Codex sends its tools that way for some models); the item
   itself becomes no message.
-- Input items are ``message``, ``reasoning``, ``function_call``, ``function_call_output`` and
-  ``additional_tools``; any other type (``web_search_call``, ``custom_tool_call``, ``item_reference``…) is
-  a 400 naming it and its index: dropping it would change the conversation the model sees, silently.
+- Input items are ``message``, ``reasoning``, ``function_call``, ``custom_tool_call`` and their outputs,
+  and ``additional_tools``; any other type (``web_search_call``, ``local_shell_call``, ``item_reference``…)
+  is a 400 naming it and its index: dropping it would change the conversation the model sees, silently.
 - ``text.format`` → ``response_format`` (``json_schema``, ``json_object``); ``max_output_tokens`` → the
   configured max-tokens field; ``temperature``, ``top_p`` as is; ``top_logprobs`` or the
   ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``; ``reasoning.effort`` →
@@ -181,10 +181,20 @@ def _check_reasoning(item: Mapping[str, Any], param: str) -> None:
             raise invalid(f"'{param}.{key}' must be an array.", f"{param}.{key}", "invalid_type")
 
 
+def _check_custom_call(item: Mapping[str, Any], param: str) -> None:
+    for key in ("call_id", "name"):
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise invalid(f"Missing required parameter: '{param}.{key}'.", f"{param}.{key}")
+    if not isinstance(item.get("input"), str):
+        raise invalid(f"'{param}.input' must be a string.", f"{param}.input", "invalid_type")
+
+
 _ITEM_CHECKS = {
     "message": _check_message,
     "function_call": _check_call,
     "function_call_output": _check_call_output,
+    "custom_tool_call": _check_custom_call,
+    "custom_tool_call_output": _check_call_output,
     "reasoning": _check_reasoning,
     "additional_tools": _check_additional_tools,
 }
