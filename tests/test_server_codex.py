@@ -359,6 +359,22 @@ def test_a_custom_tool_call_apply_patch_edits_a_file(
     assert_append_only(upstream)
 
 
+def test_code_mode_exec_runs_through_additional_tools(
+    codex: Path, servers: tuple[FakeUpstream, str], tmp_path: Path
+) -> None:
+    """gpt-6-astra's only way to run anything is code mode: the custom ``exec`` tool (JavaScript) in the
+    ``functions`` namespace of its ``additional_tools`` item."""
+    upstream, bridge = servers
+    arguments = json.dumps({"input": "text(6 * 7)"})
+    call = retarget_tool_call(fixture(PLAIN_CALL), "functions__exec", arguments, "call_exec")
+    upstream.reset(StreamTurn(call), answer())
+
+    assert FINAL in printed(run_codex(codex, bridge, tmp_path, "Compute 6*7.", model="gpt-6-astra"))
+
+    assert "42" in tool_results(upstream)["call_exec"]
+    assert_append_only(upstream)
+
+
 # ------------------------------------------------------------------------ the append-only check itself
 
 
