@@ -334,7 +334,7 @@ def test_a_model_whose_tools_come_as_additional_tools(
 
     first = upstream.bodies[0]
     names = {t["function"]["name"] for t in first["tools"]}
-    assert {"clock__sleep", "functions__wait", "collaboration__spawn_agent"} <= names
+    assert {"clock__sleep", "wait", "collaboration__spawn_agent"} <= names
     assert "call_sleep" in tool_results(upstream)  # Codex ran clock.sleep: the call came back named right
     assert_append_only(upstream)
 
@@ -366,7 +366,7 @@ def test_code_mode_exec_runs_through_additional_tools(
     ``functions`` namespace of its ``additional_tools`` item."""
     upstream, bridge = servers
     arguments = json.dumps({"input": "text(6 * 7)"})
-    call = retarget_tool_call(fixture(PLAIN_CALL), "functions__exec", arguments, "call_exec")
+    call = retarget_tool_call(fixture(PLAIN_CALL), "exec", arguments, "call_exec")
     upstream.reset(StreamTurn(call), answer())
 
     assert FINAL in printed(run_codex(codex, bridge, tmp_path, "Compute 6*7.", model="gpt-6-astra"))

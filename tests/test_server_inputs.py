@@ -55,7 +55,7 @@ def test_additional_tools_become_chat_tools() -> None:
     body = {"tools": [], "input": [CODEX_ADDITIONAL, developer, user("hi")], "tool_choice": "auto"}
     payload, dropped = convert(body)
     names = [t["function"]["name"] for t in payload["tools"]]
-    assert names == ["functions__exec", "functions__wait", "clock__sleep"]
+    assert names == ["exec", "wait", "clock__sleep"]
     assert payload["tools"][1]["function"]["parameters"]["properties"] == {"ms": {"type": "number"}}
     assert payload["tool_choice"] == "auto"
     # The item itself is no message, and nothing is dropped (the custom tool becomes a function too).
@@ -189,8 +189,8 @@ def test_additional_tools_given_earlier_stay_with_previous_response_id() -> None
         assert httpx.post(f"{bridge}/responses", json=later).status_code == 200
     for body in upstream.bodies:
         assert [t["function"]["name"] for t in body["tools"]] == [
-            "functions__exec",
-            "functions__wait",
+            "exec",
+            "wait",
             "clock__sleep",
         ]
     assert [m["role"] for m in upstream.bodies[1]["messages"]] == ["user", "assistant", "user"]
@@ -241,7 +241,7 @@ def test_custom_calls_are_given_back_as_custom_tool_calls() -> None:
         "name": "apply_patch",
         "input": PATCH,
     }
-    nested = names.restore_item({**plain, "name": "functions__exec", "arguments": '{"input": "1+1"}'})
+    nested = names.restore_item({**plain, "name": "exec", "arguments": '{"input": "1+1"}'})
     assert (nested["name"], nested["namespace"], nested["input"]) == ("exec", "functions", "1+1")
     # A model that ignored the wrapper: its arguments are the input.
     assert names.restore_item({**plain, "arguments": "raw text"})["input"] == "raw text"
@@ -262,7 +262,7 @@ def test_replayed_custom_calls_and_outputs_become_the_function_call_and_result()
         {
             "id": "c1",
             "type": "function",
-            "function": {"name": "functions__exec", "arguments": '{"input": "1+1"}'},
+            "function": {"name": "exec", "arguments": '{"input": "1+1"}'},
         }
     ]
     assert tool == {"role": "tool", "tool_call_id": "c1", "content": "2"}
@@ -319,3 +319,18 @@ def test_a_custom_call_streams_as_custom_tool_call_events(stream: bool) -> None:
         added = next(e for e in events if e.type == "response.output_item.added")
         assert added.item.type == "custom_tool_call"
         assert kinds[-1] == "response.completed"
+
+
+def test_the_functions_namespace_keeps_plain_names_unless_they_collide() -> None:
+    extra = additional_tools(
+        {"type": "namespace", "name": "functions", "tools": [function("wait"), function("run")]}
+    )
+    payload, _ = convert({"input": [extra, user("hi")], "tools": [function("wait")]})
+    names = [t["function"]["name"] for t in payload["tools"]]
+    assert names[0] == "wait"  # the plain tool keeps its name; the member of the namespace gets a hash
+    assert names[1].startswith("functions__wait_")
+    assert names[2] == "run"
+    request = parse_request({"model": "m", "input": [extra, user("hi")], "tools": [function("wait")]}, CONFIG)
+    call = {"type": "function_call", "call_id": "c", "name": "run", "arguments": "{}"}
+    assert request.tools.names.restore_item(call)["namespace"] == "functions"
+    assert "namespace" not in request.tools.names.restore_item({**call, "name": "wait"})

@@ -154,9 +154,8 @@ class _Bridge:
             )
         try:
             async with anyio.create_task_group() as group:
-                if (
-                    self._probe_at_startup
-                ):  # in the background: an unreachable upstream must not delay start-up
+                # In the background: an unreachable upstream must not delay start-up.
+                if self._probe_at_startup:
                     logger.info("upstream: POST %s", config.chat_completions_url)
                     group.start_soon(self._startup_probe)
                 yield
@@ -167,7 +166,11 @@ class _Bridge:
                 await self._store.aclose()
 
     async def _startup_probe(self) -> None:
-        probe = await self.upstream.probe()
+        try:
+            probe = await self.upstream.probe()
+        except Exception:  # a diagnosis must never stop the server
+            logger.exception("could not probe the upstream %s", self.config.upstream)
+            return
         logger.log(logging.INFO if probe.ok else logging.WARNING, "%s", probe.describe())
 
     def log_error(self, where: str, error: BridgeError) -> None:

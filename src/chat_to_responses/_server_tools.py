@@ -5,10 +5,11 @@ Chat Completions knows only flat function tools. So:
 - ``function`` tools pass as chat function tools (``strict`` only when true: several upstreams reject the
   field, and ``strict: false`` is the chat default anyway).
 - ``namespace`` tools (Codex sends ``multi_agent_v1`` this way) are flattened: each function inside becomes
-  a chat tool named ``<namespace>__<name>``. A name that would collide with another tool, break the chat
-  name rule (``[A-Za-z0-9_-]{1,64}``) or exceed 64 characters gets a short hash instead of the plain join,
-  so the mapping is always one-to-one. On the way out a call to a flattened name is given back as its own
-  ``name`` plus ``namespace`` — in every streamed event that names it and in the final output.
+  a chat tool named ``<namespace>__<name>`` (the members of ``functions``, the namespace function tools
+  live in for OpenAI's models, keep their own name). A name that would collide with another tool, break
+  the chat name rule (``[A-Za-z0-9_-]{1,64}``) or exceed 64 characters gets a short hash instead of the
+  plain join, so the mapping is always one-to-one. On the way out a call to a flattened name is given back
+  as its own ``name`` plus ``namespace`` — in every streamed event that names it and in the final output.
 - ``custom`` tools (free-form input: Codex's ``apply_patch``, its code-mode ``exec``) are run by the client,
   so they are kept: each becomes a chat function with one string parameter, ``input`` (a grammar the input
   must follow goes into the description). Its calls go back as ``custom_tool_call`` items (events
@@ -35,6 +36,7 @@ from ._server_errors import invalid
 Json = dict[str, Any]
 
 NAMESPACE_SEPARATOR = "__"
+DEFAULT_NAMESPACE = "functions"
 _CHAT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_NAME = 64
 _HASH_CHARS = 8
@@ -75,10 +77,13 @@ class ToolNames:
         known = self._upstream.get(key)
         if known is not None:
             return known
-        flat = f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+        # "functions" is the namespace function tools live in for OpenAI's models (functions.exec):
+        # its members keep their own names, as a chat model sees plain function tools.
+        joined = f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+        flat = name if namespace == DEFAULT_NAMESPACE else joined
         if flat in self._taken or not _CHAT_NAME.fullmatch(flat):
             digest = hashlib.sha256(f"{namespace}\0{name}".encode()).hexdigest()[:_HASH_CHARS]
-            stem = re.sub(r"[^A-Za-z0-9_-]", "_", flat)[: _MAX_NAME - _HASH_CHARS - 1]
+            stem = re.sub(r"[^A-Za-z0-9_-]", "_", joined)[: _MAX_NAME - _HASH_CHARS - 1]
             flat = f"{stem}_{digest}"
         self._upstream[key] = flat
         self._restored[flat] = key
