@@ -16,6 +16,7 @@ import pytest
 from chat_to_responses._server_config import ServerConfig
 from chat_to_responses._server_errors import BridgeError
 from chat_to_responses._server_request import chat_payload, parse_request
+from chat_to_responses.testing import check_stream
 
 CONFIG = ServerConfig(upstream="http://127.0.0.1:8000/v1", store="memory")
 
@@ -238,6 +239,7 @@ def test_custom_calls_are_given_back_as_custom_tool_calls() -> None:
         "type": "custom_tool_call",
         "id": "fc_1",
         "call_id": "c1",
+        "status": "completed",
         "name": "apply_patch",
         "input": PATCH,
     }
@@ -319,6 +321,10 @@ def test_a_custom_call_streams_as_custom_tool_call_events(stream: bool) -> None:
         added = next(e for e in events if e.type == "response.output_item.added")
         assert added.item.type == "custom_tool_call"
         assert kinds[-1] == "response.completed"
+        # The project's stream rules hold for the rewritten events too.
+        assert (
+            check_stream([e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events]) == []
+        )
 
 
 def test_the_functions_namespace_keeps_plain_names_unless_they_collide() -> None:

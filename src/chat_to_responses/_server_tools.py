@@ -177,7 +177,7 @@ def custom_input(arguments: str) -> str:
 
 
 def _custom_call(item: Json, namespace: str | None, name: str) -> Json:
-    call = {k: v for k, v in item.items() if k not in ("arguments", "status", "name", "namespace", "type")}
+    call = {k: v for k, v in item.items() if k not in ("arguments", "name", "namespace", "type")}
     call.update(type="custom_tool_call", name=name, input=custom_input(item.get("arguments") or ""))
     if namespace:
         call["namespace"] = namespace
