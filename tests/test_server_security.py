@@ -243,9 +243,13 @@ async def test_info_logs_name_no_response_id(
         follow = {**STREAM, "previous_response_id": first}
         second = events_of((await http.post("/responses", json=follow)).content)[-1]["response"]["id"]
         await http.get(f"/responses/{first}")
+        await http.delete("/responses/resp_unknown42")  # an error answer is logged with its cause
+        bad = {**STREAM, "previous_response_id": "resp_unknown43"}
+        assert (await http.post("/responses", json=bad)).status_code == 404
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert any(line.startswith("response") for line in lines)
-    assert not [line for line in lines if first in line or second in line]
+    assert any("404" in line for line in lines)
+    assert not [line for line in lines if any(i in line for i in (first, second, "unknown42", "unknown43"))]
 
 
 def test_the_access_log_names_no_response_id(upstream_server: tuple[FakeUpstream, str]) -> None:

@@ -240,7 +240,7 @@ async def read_limited(body: AsyncIterator[bytes], limit: int) -> bytes:
 
 # ---------------------------------------------------------------------------------------------- uvicorn
 
-_RESPONSE_PATH = re.compile(r"(/responses/)[^/?#\s\"]+")
+_RESPONSE_PATH = re.compile(r"(/responses/)[^/?#\s\"]+|(with id ')[^']*(?=')")
 
 
 class RedactResponseIds(logging.Filter):
@@ -255,7 +255,12 @@ class RedactResponseIds(logging.Filter):
 
 
 def _redact(value: Any) -> Any:
-    return _RESPONSE_PATH.sub(r"\1…", value) if isinstance(value, str) and "/responses/" in value else value
+    return redact_ids(value) if isinstance(value, str) else value
+
+
+def redact_ids(text: str) -> str:
+    """``text`` with the id of every ``/responses/{id}`` path (and of a not-found message) as ``…``."""
+    return _RESPONSE_PATH.sub(lambda m: f"{m.group(1) or m.group(2)}…", text)
 
 
 def redact_access_log() -> Callable[[], None]:

@@ -52,6 +52,7 @@ class ResponseEvents:
         self.response: Json | None = None  # the terminal event's response, once emitted
         self.finish_seen = False  # a choice's finish_reason came: only the usage chunk may still follow
         self._chunks_seen = False
+        self._sequence = 0
 
     @property
     def done(self) -> bool:
@@ -97,7 +98,12 @@ class ResponseEvents:
         return self._restored(events)
 
     def _restored(self, events: list[Json]) -> list[Json]:
-        out = [self._names.restore_event(event) for event in events] if self._names else events
+        if self._names.has_custom:  # a custom tool's call has other events: numbered again, in order
+            out = [e for event in events for e in self._names.restore_events(event)]
+            for event in out:
+                event["sequence_number"], self._sequence = self._sequence, self._sequence + 1
+        else:
+            out = [self._names.restore_event(event) for event in events] if self._names else events
         if self._reasoning_text:
             out = [include_in_event(event) for event in out]
         if out and out[-1]["type"] in _TERMINAL:

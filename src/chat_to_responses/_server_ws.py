@@ -35,8 +35,8 @@ from anyio.streams.memory import MemoryObjectSendStream
 from starlette.websockets import WebSocket
 
 from ._server_errors import BridgeError, invalid
-from ._server_limits import guarded_body, parse_json_body, read_limited, stream_body_kind
-from ._server_request import ResponsesRequest, chat_payload, parse_request
+from ._server_limits import guarded_body, parse_json_body, read_limited, redact_ids, stream_body_kind
+from ._server_request import ResponsesRequest
 from ._server_store import StoredResponse
 from ._server_stream import ResponseEvents
 
@@ -121,13 +121,13 @@ class ResponsesWebSocket:
         try:
             body = _create_body(text)
             previous = body.get("previous_response_id")
-            parsed = parse_request(body, self._bridge.config)
             # as over HTTP: owner, image URLs, a failed attempt's leftovers, the owned history
-            owner, conversation = await self._bridge.prepare(parsed, self._authorization, self._latest)
-            payload = chat_payload(parsed, conversation, self._bridge.config)
+            parsed, owner, conversation, payload = await self._bridge.prepare(
+                body, self._authorization, self._conversation
+            )
         except BridgeError as error:
             self._forget(previous)
-            logger.info("websocket response: error %d: %s", error.status, error.message)
+            logger.info("websocket response: error %d: %s", error.status, redact_ids(error.message))
             await self._ws.send_json(error_event(error))
             return
         self._bridge.log_dropped(parsed.dropped)
@@ -141,6 +141,13 @@ class ResponsesWebSocket:
             self._latest = StoredResponse(response, conversation, owner)
         else:
             self._forget(previous)
+
+    async def _conversation(self, parsed: ResponsesRequest, owner: str | None) -> list[Any]:
+        """The connection's own latest response (kept in memory, stored or not), else the owner's stored."""
+        latest = self._latest
+        if latest is not None and parsed.previous_response_id == latest.id:
+            return [*latest.continued(), *parsed.input_items]
+        return await self._bridge._conversation(parsed, owner)
 
     def _forget(self, response_id: Any) -> None:
         if self._latest is not None and self._latest.id == response_id:
