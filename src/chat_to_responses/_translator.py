@@ -40,6 +40,7 @@ from . import _chunks as c
 from ._carriers import encode_carriers
 from ._ids import IdFactory, random_id
 from ._think import ThinkTagParser
+from ._unicode import valid_json, valid_text
 
 Event = dict[str, Any]
 ReasoningMode = Literal["summary", "text"]
@@ -128,7 +129,9 @@ class _Reasoning:
 class _Call:
     __slots__ = ("args", "call_id", "carrier", "checked_len", "complete", "id", "index", "name", "state")
 
-    PENDING, OPEN, DONE = 0, 1, 2
+    # NAMELESS: flushed while it still had no function name, so set aside rather than emitted; it waits
+    # again once its name comes, and fails the response if it never does (see ``_terminate``).
+    PENDING, OPEN, DONE, NAMELESS = 0, 1, 2, 3
 
     def __init__(self, fragment: c.ToolFragment) -> None:
         self.call_id = fragment.call_id
@@ -182,6 +185,7 @@ class StreamTranslator:
         self._calls_by_id: dict[str, _Call] = {}
         self._last_call: _Call | None = None
         self._waiting: deque[_Call] = deque()  # calls seen but not yet items, in arrival order
+        self._nameless: list[_Call] = []  # calls set aside by a flush for want of a name
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
         self._citations: list[str] = []
@@ -209,7 +213,7 @@ class StreamTranslator:
                     else:
                         self._on_other(kind, value)
                     return out
-            if not isinstance(chunk, dict) and not hasattr(chunk, "choices"):
+            if not isinstance(chunk, Mapping) and not hasattr(chunk, "choices"):
                 self._start(None)
                 self._terminate_failed(
                     "server_error",
@@ -251,7 +255,7 @@ class StreamTranslator:
             return
         self._started = True
         if view is not None:
-            self._model = self._model or (view.model or "")
+            self._model = self._model or valid_text(view.model or "")
             if self._created_at is None and view.created:
                 self._created_at = view.created
         if self._created_at is None:
@@ -261,11 +265,11 @@ class StreamTranslator:
 
     def _apply(self, view: c.ChunkView) -> None:
         if view.model and not self._model:
-            self._model = view.model  # Azure's first chunk has model ""
+            self._model = valid_text(view.model)  # Azure's first chunk has model ""
         if view.usage is not None:  # the last non-null usage wins (Groq sends it twice, Neon every chunk)
             self._usage = view.usage
         if view.citations:
-            self._citations = view.citations
+            self._citations = valid_json(view.citations)
         logprobs = view.logprobs
         for kind, value in view.parts:
             if kind == c.TEXT:
@@ -287,6 +291,7 @@ class StreamTranslator:
 
     def _on_other(self, kind: str, value: Any) -> None:
         self._release_think()
+        value = valid_text(value) if isinstance(value, str) else valid_json(value)
         if kind == c.REASONING:
             self._append_reasoning(value, summary=self._raw_as_summary)
         elif kind == c.SUMMARY:
@@ -299,6 +304,9 @@ class StreamTranslator:
             self._on_annotation(value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        text = valid_text(text)
+        if logprobs:
+            logprobs = valid_json(logprobs)  # tokens are text too: a token may be half an emoji
         think = self._think
         if think is None:
             self._append_to_message("output_text", text, logprobs)
@@ -574,11 +582,15 @@ class StreamTranslator:
 
     def _on_tool(self, fragment: c.ToolFragment) -> None:
         self._release_think()
+        _make_valid(fragment)
         call = self._call_for(fragment)
         if fragment.call_id and not call.call_id:
             call.call_id = fragment.call_id  # the id arrived late (after name or arguments)
         if fragment.name and not call.name:
             call.name = fragment.name
+            if call.state == _Call.NAMELESS:  # its name came after all: it can become an item now
+                call.state = _Call.PENDING
+                self._waiting.append(call)
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
         if fragment.arguments:
@@ -651,19 +663,22 @@ class StreamTranslator:
 
     def _flush_calls(self, status: str) -> None:
         """Emit every waiting call now (something else must be emitted, or the response ends)."""
-        while self._waiting and not self.done:
-            self._open_call(self._waiting.popleft())
+        self._open_waiting()
         if isinstance(self._current, _Call):
             self._close_current(status)
 
+    def _open_waiting(self) -> None:
+        while self._waiting:
+            call = self._waiting.popleft()
+            if call.name:
+                self._open_call(call)
+            else:
+                # No consumer can run a call without a name, and inventing one would lie. Failing here, in
+                # the middle of closing items, would end the response twice; it is set aside instead.
+                call.state = _Call.NAMELESS
+                self._nameless.append(call)
+
     def _open_call(self, call: _Call) -> None:
-        if not call.name:
-            # Arguments with no function name: no consumer can run that, and inventing a name would lie.
-            arguments = call.args.value()
-            self._terminate_failed(
-                "server_error", f"the upstream sent a tool call without a function name: {arguments!r:.200}"
-            )
-            return
         if not (isinstance(self._current, _Reasoning) and call.carrier is not None):
             self._close_current("completed")
         if not call.call_id:
@@ -751,12 +766,20 @@ class StreamTranslator:
     def _terminate(
         self, status: str, *, incomplete_reason: str | None = None, error: dict[str, Any] | None = None
     ) -> None:
+        if self.done:
+            return  # one terminal event, whatever asks for a second
+        self._release_think()
+        self._open_waiting()
+        nameless = [call for call in self._nameless if call.state == _Call.NAMELESS]
+        if nameless and status != "failed":
+            status, incomplete_reason = "failed", None
+            error = {"code": "server_error", "message": _nameless_message(nameless)}
         self._close_all("completed" if status == "completed" else "incomplete")
         response = self._response(status)
         if incomplete_reason is not None:
             response["incomplete_details"] = {"reason": incomplete_reason}
         if error is not None:
-            response["error"] = error
+            response["error"] = {**error, "message": valid_text(error["message"])}
         self.done = True
         self.status = status
         self._emit({"type": f"response.{status}", "response": response})
@@ -769,12 +792,35 @@ class StreamTranslator:
             return
         message = f"internal error while translating the stream: {type(exc).__name__}: {exc}"
         try:
+            self._start(
+                None
+            )  # the error may come from the first chunk: consumers need response.created first
             self._terminate_failed("server_error", message)
         except Exception:  # pragma: no cover - a second failure while closing: end with what we have
             self.done, self.status = True, "failed"
             response = self._response("failed")
             response["error"] = {"code": "server_error", "message": message}
             self._emit({"type": "response.failed", "response": response})
+
+
+def _nameless_message(calls: list[_Call]) -> str:
+    first = calls[0]
+    more = f" (and {len(calls) - 1} more)" if len(calls) > 1 else ""
+    return (
+        f"the upstream sent a tool call without a function name{more}: call_id {first.call_id!r}, "
+        f"arguments {first.args.value()!r:.200}"
+    )
+
+
+def _make_valid(fragment: c.ToolFragment) -> None:
+    """A tool call fragment's strings made encodable (see ``_unicode``)."""
+    fragment.arguments = valid_text(fragment.arguments)
+    if fragment.call_id:
+        fragment.call_id = valid_text(fragment.call_id)
+    if fragment.name:
+        fragment.name = valid_text(fragment.name)
+    if fragment.carrier is not None:
+        fragment.carrier = valid_json(fragment.carrier)
 
 
 def _args_complete(call: _Call) -> bool:
