@@ -30,7 +30,7 @@ response completed) and everything received so far stays in the output.
 
 from __future__ import annotations
 
-import json
+import itertools
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -39,6 +39,7 @@ from typing import Any, Literal
 from . import _chunks as c
 from ._carriers import encode_carriers
 from ._ids import IdFactory, random_id
+from ._json_end import JsonEnd
 from ._think import ThinkTagParser
 from ._unicode import valid_json, valid_text
 
@@ -102,6 +103,18 @@ class TextBuffer:
             self._blocks = ["".join(self._blocks)]
         return self._blocks[0] if self._blocks else ""
 
+    def since(self, offset: int) -> str:
+        """The text from ``offset`` on; costs the length of that tail, not of the whole text."""
+        tail: list[str] = []
+        end = self.length
+        for piece in itertools.chain(reversed(self._pieces), reversed(self._blocks)):  # lazily: few needed
+            if end <= offset:
+                break
+            start = end - len(piece)
+            tail.append(piece[offset - start :] if offset > start else piece)
+            end = start
+        return "".join(reversed(tail))
+
 
 class _Message:
     __slots__ = ("annotations", "id", "index", "logprobs", "part_kind", "parts", "text")
@@ -127,7 +140,7 @@ class _Reasoning:
 
 
 class _Call:
-    __slots__ = ("args", "call_id", "carrier", "checked_len", "complete", "id", "index", "name", "state")
+    __slots__ = ("args", "call_id", "carrier", "checked_len", "end", "id", "index", "name", "state")
 
     # NAMELESS: flushed while it still had no function name, so set aside rather than emitted; it waits
     # again once its name comes, and fails the response if it never does (see ``_terminate``).
@@ -141,8 +154,8 @@ class _Call:
         self.state = _Call.PENDING
         self.id = ""
         self.index = -1
-        self.complete = False  # arguments parse as JSON (checked lazily, see _args_complete)
-        self.checked_len = -1
+        self.end = JsonEnd()  # whether the arguments are complete JSON, followed lazily (_args_complete)
+        self.checked_len = 0
 
 
 Item = _Message | _Reasoning | _Call
@@ -311,7 +324,9 @@ class StreamTranslator:
         if think is None:
             self._append_to_message("output_text", text, logprobs)
             return
-        held = self._held_logprobs + (logprobs or [])
+        held = self._held_logprobs  # extended in place: blank deltas may pile up before the first tag
+        if logprobs:
+            held.extend(logprobs)
         self._held_logprobs = []
         for kind, piece in think.feed(text):
             if kind == c.REASONING:
@@ -825,16 +840,11 @@ def _make_valid(fragment: c.ToolFragment) -> None:
 
 def _args_complete(call: _Call) -> bool:
     """Whether a call's arguments so far are a complete JSON value (then it may close early)."""
-    length = call.args.length
-    if length != call.checked_len:
-        call.checked_len = length
-        text = call.args.value()
-        try:
-            json.loads(text)
-            call.complete = True
-        except ValueError:
-            call.complete = False
-    return call.complete
+    args = call.args
+    if args.length != call.checked_len:
+        call.end.feed(args.since(call.checked_len))  # only what came since the last check
+        call.checked_len = args.length
+    return call.end.complete(args.value)
 
 
 def _delta_logprob(logprob: dict[str, Any]) -> dict[str, Any]:
