@@ -105,13 +105,15 @@ def test_a_call_without_a_name_fails_the_response_once(fragment: dict[str, Any],
     final = events[-1]
     assert final["type"] == "response.failed"
     assert "without a function name" in final["response"]["error"]["message"]
-    texts = [
-        p["text"]
-        for item in final["response"]["output"]
-        if item["type"] == "message"
-        for p in item["content"]
+    output = final["response"]["output"]
+    messages = [item for item in output if item["type"] == "message"]
+    assert messages[0]["content"][0]["text"].startswith("Let me check.")  # nothing received is lost
+    nameless = [item for item in output if item["type"] == "function_call" and not item["name"]]
+    assert [(item["status"], item["arguments"]) for item in nameless] == [
+        ("incomplete", fragment.get("function", {}).get("arguments", ""))
     ]
-    assert texts[0].startswith("Let me check.")  # nothing received before is lost
+    announced = {e["item"]["id"] for e in events if e["type"] == "response.output_item.added"}
+    assert nameless[0]["id"] not in announced  # in the output only, never an item of the stream
 
 
 def test_a_name_that_comes_after_a_flush_still_makes_the_call() -> None:
