@@ -20,7 +20,13 @@ interleave two calls. Every fragment goes to its call (``_call_for``); a call be
 has a name and id and the item before it can close — a streaming call closes early only once its
 arguments are complete JSON. Until then its fragments are buffered, never dropped. Anything else
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
-a provider that never sent one.
+a provider that never sent one. A call with no function name yet is set aside by a flush, not emitted: it
+waits again once its name comes, and if it never does the response fails at its end, once. Whether a
+call's arguments are complete JSON is followed incrementally (``_json_end``), so a call waiting behind a
+long streaming one costs nothing per fragment.
+
+Every upstream string goes through ``_unicode.valid_text`` on the way in (lone surrogates become U+FFFD)
+and every logprob is a finite number (``_chunks``), so each event is strict JSON that encodes as UTF-8.
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
