@@ -390,3 +390,35 @@ def test_rendered_answers_agree_on_the_three_paths() -> None:
     """A smoke check of the helper itself on a plain answer (the properties above lean on it)."""
     events = dict_path(_render([("text", "hi"), ("tool", "add", {"n": 1})], []))
     assert events[-1]["response"]["status"] == "completed"
+
+
+_astral_text = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8", exclude_characters="<"),
+        st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=_astral_text,
+    cuts=st.lists(st.integers(0, 50), max_size=10),
+    field=st.sampled_from(["content", "reasoning_content", "refusal"]),
+)
+def test_text_cut_inside_surrogate_pairs_comes_out_whole(text: str, cuts: list[int], field: str) -> None:
+    """A server slicing UTF-16 (JavaScript) may cut an emoji's pair across deltas: the halves are joined."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    count = len(units) // 2
+    points = sorted({c % (count + 1) for c in cuts} | {0, count})
+    pieces = [
+        units[2 * a : 2 * b].decode("utf-16-le", "surrogatepass") for a, b in itertools.pairwise(points)
+    ]
+    events = three_paths([*(_chunk({field: p}) for p in pieces if p), _chunk({}, finish_reason="stop")])
+    item = events[-1]["response"]["output"][0]
+    if field == "reasoning_content":
+        assert item["summary"][0]["text"] == text
+    else:
+        assert item["content"][0]["text" if field == "content" else "refusal"] == text

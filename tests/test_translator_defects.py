@@ -139,11 +139,57 @@ def test_a_name_that_comes_after_a_flush_still_makes_the_call() -> None:
 # ------------------------------------------------------------------ 2. lone surrogates
 
 
-def test_an_emoji_cut_in_half_becomes_replacement_characters() -> None:
+def test_an_emoji_cut_in_half_across_two_deltas_is_joined() -> None:
     events = three_paths([chunk({"content": "a\ud83d"}), chunk({"content": "\ude00b"}), chunk({}, "stop")])
     deltas = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
-    assert deltas == ["a\ufffd", "\ufffdb"]
-    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "a\ufffd\ufffdb"
+    assert deltas == ["a", "\U0001f600b"]  # the first half waits for the second
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "a\U0001f600b"
+
+
+def _emoji_halves(field: str) -> list[dict[str, Any]]:
+    if field == "arguments":
+        return [
+            chunk(
+                {
+                    "tool_calls": [
+                        {"index": 0, "id": "call_a", "function": {"name": "f", "arguments": '{"e":"\ud83d'}}
+                    ]
+                }
+            ),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '\ude00"}'}}]}),
+        ]
+    return [chunk({field: "x\ud83d"}), chunk({field: "\ude00"})]
+
+
+@pytest.mark.parametrize("field", ["content", "reasoning_content", "refusal", "arguments"])
+def test_halves_are_joined_in_every_channel(field: str) -> None:
+    events = three_paths([*_emoji_halves(field), chunk({}, "stop")])
+    assert "\U0001f600" in json.dumps(events[-1]["response"]["output"], ensure_ascii=False)
+    assert "\ufffd" not in json.dumps(events, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        ([], "x\ufffd"),  # the stream ends on the half
+        ([chunk({"content": "y"})], "x\ufffdy"),  # the next text does not start with the second half
+        ([chunk({"reasoning_content": "r"})], "x\ufffd"),  # another channel comes first
+        ([chunk({"content": "\ude00"}, logprobs=None), chunk({}, "length")], "x\U0001f600"),
+    ],
+)
+def test_a_half_with_no_other_half_becomes_a_replacement_character(
+    after: list[dict[str, Any]], expected: str
+) -> None:
+    events = three_paths([chunk({"content": "x\ud83d"}), *after])
+    message = next(i for i in events[-1]["response"]["output"] if i["type"] == "message")
+    assert message["content"][0]["text"] == expected
+    assert_one_terminal_last(events)
+
+
+def test_a_half_in_a_failed_stream_is_kept_as_a_replacement_character() -> None:
+    events = three_paths([chunk({"content": "x\ud83d"}), {"error": {"message": "boom"}}])
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "x\ufffd"
 
 
 def test_a_surrogate_pair_inside_one_string_is_the_character() -> None:

@@ -25,8 +25,9 @@ waits again once its name comes, and if it never does the response fails at its 
 call's arguments are complete JSON is followed incrementally (``_json_end``), so a call waiting behind a
 long streaming one costs nothing per fragment.
 
-Every upstream string goes through ``_unicode.valid_text`` on the way in (lone surrogates become U+FFFD)
-and every logprob is a finite number (``_chunks``), so each event is strict JSON that encodes as UTF-8.
+Every upstream string goes through ``_unicode.valid_text`` on the way in (an emoji cut between two deltas
+is joined by ``_join_half``, any other lone surrogate becomes U+FFFD) and every logprob is a finite number
+(``_chunks``), so each event is strict JSON that encodes as UTF-8.
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
@@ -44,7 +45,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from . import _chunks as c
 from ._carriers import encode_carriers
@@ -55,6 +56,8 @@ from ._unicode import valid_json, valid_text
 
 Event = dict[str, Any]
 ReasoningMode = Literal["summary", "text"]
+
+_REPLACEMENT: Final = "\ufffd"
 
 # finish_reason → (response status, incomplete reason). Anything unknown ends the response as completed.
 _FINISH: dict[str, tuple[str, str | None]] = {
@@ -197,6 +200,7 @@ class StreamTranslator:
         )
         self._think: ThinkTagParser | None = ThinkTagParser() if think_tags else None
         self._held_logprobs: list[dict[str, Any]] = []
+        self._half: tuple[str | _Call, str] | None = None  # (channel, high surrogate) held back
         self._seq = 0
         self._out: list[Event] = []
         self._started = False
@@ -322,8 +326,14 @@ class StreamTranslator:
                 self._close_all(status)
 
     def _on_other(self, kind: str, value: Any) -> None:
+        if isinstance(value, str):
+            value = self._join_half(kind, value)
+            if not value:
+                return  # only half of an emoji: it waits for its other half
+        else:
+            self._settle_half()
+            value = valid_json(value)
         self._release_think()
-        value = valid_text(value) if isinstance(value, str) else valid_json(value)
         if kind == c.REASONING:
             self._append_reasoning(value, summary=self._raw_as_summary)
         elif kind == c.SUMMARY:
@@ -336,9 +346,15 @@ class StreamTranslator:
             self._on_annotation(value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
-        text = valid_text(text)
+        text = self._join_half(c.TEXT, text, hold=not logprobs)  # a half with logprobs is not held back
         if logprobs:
             logprobs = valid_json(logprobs)  # tokens are text too: a token may be half an emoji
+        elif not text:
+            return  # only half of an emoji: it waits for its other half
+        self._route_text(text, logprobs)
+
+    def _route_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        """Content to the message, or to reasoning inside leading ``<think>`` tags."""
         think = self._think
         if think is None:
             self._append_to_message("output_text", text, logprobs)
@@ -357,6 +373,38 @@ class StreamTranslator:
             self._held_logprobs = held  # "<" may still turn out to be text: its logprobs go with it
         if think.done:
             self._think = None  # past the start of the content: no more tag parsing, no more cost
+
+    def _join_half(self, channel: str | _Call, text: str, *, hold: bool = True) -> str:
+        """Upstream text of one channel (text, reasoning, summary, refusal, a call's arguments) made valid.
+
+        A JavaScript server slicing its UTF-16 strings may end a delta on the first half of an emoji and
+        start the next delta of the same channel with the second: a trailing high surrogate is held back
+        for that next delta, where the pair is joined. Anything else first settles it (``_settle_half``).
+        """
+        if self._half is not None:
+            if self._half[0] == channel:
+                text, self._half = self._half[1] + text, None
+            else:
+                self._settle_half()
+        if text.isascii():
+            return text
+        if hold and "\ud800" <= text[-1] <= "\udbff":
+            self._half, text = (channel, text[-1]), text[:-1]
+        return valid_text(text)
+
+    def _settle_half(self) -> None:
+        """The held half of an emoji got no second half: it is emitted in its channel as U+FFFD."""
+        if self._half is None:
+            return
+        channel, self._half = self._half[0], None
+        if isinstance(channel, _Call):
+            self._append_arguments(channel, _REPLACEMENT)
+        elif channel == c.TEXT:
+            self._route_text(_REPLACEMENT, None)
+        elif channel == c.REFUSAL:
+            self._append_to_message("refusal", _REPLACEMENT, None)
+        else:
+            self._append_reasoning(_REPLACEMENT, summary=channel == c.SUMMARY or self._raw_as_summary)
 
     def _release_think(self) -> None:
         """Another kind of output arrived: what the tag parser held back comes first (arrival order)."""
@@ -608,9 +656,12 @@ class StreamTranslator:
     # ------------------------------------------------------------------ tool calls
 
     def _on_tool(self, fragment: c.ToolFragment) -> None:
-        self._release_think()
         _make_valid(fragment)
+        if self._half is not None and not isinstance(self._half[0], _Call):
+            self._settle_half()  # half an emoji of text or reasoning: it came before this fragment
+        self._release_think()  # before _call_for: flushing text flushes the calls waiting until now
         call = self._call_for(fragment)
+        arguments = self._join_half(call, fragment.arguments)  # joins its own half, settles another's
         if fragment.call_id and not call.call_id:
             call.call_id = fragment.call_id  # the id arrived late (after name or arguments)
         if fragment.name and not call.name:
@@ -620,8 +671,8 @@ class StreamTranslator:
                 self._waiting.append(call)
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
-        if fragment.arguments:
-            self._append_arguments(call, fragment.arguments)
+        if arguments:
+            self._append_arguments(call, arguments)
             if self.done:
                 return
         self._advance_calls()
@@ -782,6 +833,7 @@ class StreamTranslator:
         that), but a call whose arguments are not complete JSON was not finished: it and every call after it
         are cut, never announced done (clients execute every call they are told is done).
         """
+        self._settle_half()
         self._release_think()
         item_status = "completed" if status == "completed" else "incomplete"
         cut = item_status == "incomplete"
@@ -826,6 +878,7 @@ class StreamTranslator:
     ) -> None:
         if self.done:
             return  # one terminal event, whatever asks for a second
+        self._settle_half()
         if status == "failed":
             self._release_think()  # text held back by the think-tag parser was received: keep it
             self._cut_open_items()
@@ -873,8 +926,7 @@ def _nameless_message(calls: list[_Call]) -> str:
 
 
 def _make_valid(fragment: c.ToolFragment) -> None:
-    """A tool call fragment's strings made encodable (see ``_unicode``)."""
-    fragment.arguments = valid_text(fragment.arguments)
+    """A tool call fragment's id, name and signature made encodable (arguments: ``_join_half``)."""
     if fragment.call_id:
         fragment.call_id = valid_text(fragment.call_id)
     if fragment.name:

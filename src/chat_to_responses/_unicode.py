@@ -1,16 +1,13 @@
-"""Strings from the upstream made encodable: every lone UTF-16 surrogate becomes U+FFFD.
+"""Strings from the upstream made encodable: no lone UTF-16 surrogate ever goes out.
 
-A provider that streams text token by token may cut an emoji's escaped surrogate pair in half
-(``"\\ud83d"`` in one chunk, ``"\\ude00"`` in the next). ``json.loads`` turns each half into a lone
+A provider that slices its text as UTF-16 (a JavaScript server) may cut an emoji's surrogate pair in half:
+``"\\ud83d"`` ends one delta, ``"\\ude00"`` starts the next. ``json.loads`` turns each half into a lone
 surrogate, which no UTF-8 encoder accepts: the stream could not be written, stored or parsed strictly.
-The translator passes every upstream string it emits through :func:`valid_text`:
-
-- a surrogate pair inside one string becomes the character it encodes;
-- a lone surrogate becomes U+FFFD (REPLACEMENT CHARACTER), in the delta and so in every ``*.done`` text
-  and the final output (they are joined from the same pieces), so the three agree.
-
-Halves split across two deltas are not rejoined: that would mean holding text back across events of
-every kind. A split emoji is shown as two U+FFFD, as a UTF-8 decoder shows a split byte sequence.
+The translator (``StreamTranslator._join_half``) holds a trailing first half back for the next delta of
+the same channel (text, reasoning, summary, refusal, one call's arguments) and joins the pair there; a half
+that gets no partner, and any other lone surrogate, becomes U+FFFD (REPLACEMENT CHARACTER) through
+:func:`valid_text`. Deltas, ``*.done`` texts and the final output are built from the same pieces, so they
+agree.
 """
 
 from __future__ import annotations
