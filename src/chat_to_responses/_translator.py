@@ -327,7 +327,8 @@ class StreamTranslator:
 
     def _on_other(self, kind: str, value: Any) -> None:
         if isinstance(value, str):
-            value = self._join_half(kind, value)
+            if self._half is not None or not value.isascii():  # else: nothing to join or replace
+                value = self._join_half(kind, value)
             if not value:
                 return  # only half of an emoji: it waits for its other half
         else:
@@ -346,7 +347,8 @@ class StreamTranslator:
             self._on_annotation(value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
-        text = self._join_half(c.TEXT, text, hold=not logprobs)  # a half with logprobs is not held back
+        if self._half is not None or not text.isascii():  # else: nothing to join or replace
+            text = self._join_half(c.TEXT, text, hold=not logprobs)  # a half with logprobs is not held back
         if logprobs:
             logprobs = valid_json(logprobs)  # tokens are text too: a token may be half an emoji
         elif not text:
@@ -656,12 +658,15 @@ class StreamTranslator:
     # ------------------------------------------------------------------ tool calls
 
     def _on_tool(self, fragment: c.ToolFragment) -> None:
-        _make_valid(fragment)
+        if fragment.call_id or fragment.name or fragment.carrier is not None:  # most carry arguments only
+            _make_valid(fragment)
         if self._half is not None and not isinstance(self._half[0], _Call):
             self._settle_half()  # half an emoji of text or reasoning: it came before this fragment
         self._release_think()  # before _call_for: flushing text flushes the calls waiting until now
         call = self._call_for(fragment)
-        arguments = self._join_half(call, fragment.arguments)  # joins its own half, settles another's
+        arguments = fragment.arguments
+        if self._half is not None or not arguments.isascii():
+            arguments = self._join_half(call, arguments)  # joins its own half, settles another's
         if fragment.call_id and not call.call_id:
             call.call_id = fragment.call_id  # the id arrived late (after name or arguments)
         if fragment.name and not call.name:
