@@ -316,3 +316,24 @@ def test_ordered_dicts_and_other_mappings_are_read_as_chunks() -> None:
     assert dict_path([_ordered(c) for c in plain]) == expected
     assert dict_path([MappingProxyType(c) for c in plain]) == expected
     assert typed_path([_ordered(c) for c in plain]) == typed_path(plain)
+
+
+# ------------------------------------------------------------------ the validator knows strict JSON too
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [(float("nan"), "NaN or Infinity"), (float("-inf"), "NaN or Infinity"), ("\ud83d", "surrogate")],
+)
+def test_check_stream_flags_what_strict_json_cannot_carry(value: Any, problem: str) -> None:
+    events = dict_path(
+        [with_logprobs({"content": "a"}, [{"token": "a", "logprob": -1.0}]), chunk({}, "stop")]
+    )
+    assert check_stream(events) == []
+    delta = next(e for e in events if e["type"] == "response.output_text.delta")
+    delta["logprobs"][0]["token" if isinstance(value, str) else "logprob"] = value
+    violations = check_stream(events)
+    assert [(v.rule, v.index) for v in violations] == [(5, events.index(delta))]
+    assert problem in violations[0].message
+    frames = [encode_sse(e) for e in events]  # bare NaN, or the \\ud83d escape, on the wire
+    assert any(v.rule == 5 and problem in v.message for v in check_stream(events, sse_frames=frames))
