@@ -273,6 +273,7 @@ _mapping_chunk = st.fixed_dictionaries(
     {},
     optional={
         "id": st.text(max_size=3),
+        "created": st.one_of(st.integers(0, 2_000_000_000), _odd_number, _junk),
         "model": _maybe_text,
         "choices": st.one_of(st.lists(_choice, max_size=2), _junk),
         "usage": st.one_of(_usage, _junk),

@@ -8,6 +8,7 @@ every event must be strict JSON: no NaN or Infinity, no lone surrogate, encodabl
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any
@@ -260,6 +261,14 @@ def test_logprobs_are_finite_numbers(logprob: Any, top: Any, expected: tuple[flo
     delta = next(e for e in events if e["type"] == "response.output_text.delta")
     got = delta["logprobs"][0]
     assert (got["logprob"], got["top_logprobs"][0]["logprob"]) == expected
+
+
+@pytest.mark.parametrize("created", [10**400, -5, 2**53, 1.5e9, float("nan")])
+def test_a_created_time_no_float_can_hold_is_not_used(created: Any) -> None:
+    before = time.time()
+    typed = list(translate([{**chunk({"content": "a"}), "created": created}, chunk({}, "stop")]))
+    assert typed[-1].type == "response.completed"
+    assert before - 1 <= typed[-1].response.created_at <= time.time() + 1  # the time it was received
 
 
 def test_bare_nan_in_the_upstream_body_goes_out_as_strict_json() -> None:

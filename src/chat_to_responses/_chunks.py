@@ -185,7 +185,8 @@ def read_chunk(chunk: Any, choice_index: int) -> ChunkView:
     if isinstance(model, str) and model:
         view.model = model
     created = fields.get("created")
-    if isinstance(created, int) and not isinstance(created, bool) and created > 0:
+    # A float must hold it exactly (``created_at`` is a number in the SDK; 400 digits broke the typed path).
+    if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 2**53:
         view.created = created
     usage, x_groq = fields.get("usage"), fields.get("x_groq")
     if usage is not None or x_groq is not None:
