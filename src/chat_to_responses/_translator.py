@@ -20,10 +20,12 @@ interleave two calls. Every fragment goes to its call (``_call_for``); a call be
 has a name and id and the item before it can close — a streaming call closes early only once its
 arguments are complete JSON. Until then its fragments are buffered, never dropped. Anything else
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
-a provider that never sent one. A call with no function name yet is set aside by a flush, not emitted: it
-waits again once its name comes, and if it never does the response fails at its end, once. Whether a
-call's arguments are complete JSON is followed incrementally (``_json_end``), so a call waiting behind a
-long streaming one costs nothing per fragment.
+a provider that never sent one. A custom tool call is a call whose free-form input is never judged
+complete; a function call that closes with no arguments at all gets ``{}`` (always JSON, as the API sends).
+A call with no function name yet is set aside by a flush, not emitted: it waits again once its name comes,
+and if it never does the response fails at its end, once. Whether a call's arguments are complete JSON is
+followed incrementally (``_json_end``), so a call waiting behind a long streaming one costs nothing per
+fragment.
 
 Every upstream string goes through ``_unicode.valid_text`` on the way in (an emoji cut between two deltas
 is joined by ``_join_half``, any other lone surrogate becomes U+FFFD) and every logprob is a finite number
@@ -31,11 +33,12 @@ is joined by ``_join_half``, any other lone surrogate becomes U+FFFD) and every 
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
-passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason``, or input that
-is not a chunk. An item is announced done (``response.output_item.done``) only when the upstream finished
-it, because Codex executes and replays every item it is told is done: a failure announces nothing more, and
-a length or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose
-arguments are not complete JSON. What the ending cut goes into the terminal response's ``output`` after
+passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason`` (or with none
+at all, under ``require_finish_reason``), output it cannot carry (audio), or input that is not a chunk.
+An item is announced done (``response.output_item.done``) only when the upstream finished it, because
+Codex executes and replays every item it is told is done: a failure announces nothing more, and a length
+or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose arguments are
+not complete JSON. What the ending cut goes into the terminal response's ``output`` after
 the done items, status ``incomplete`` (``_cut_open_items``), so everything received so far is kept.
 """
 
@@ -58,6 +61,7 @@ Event = dict[str, Any]
 ReasoningMode = Literal["summary", "text"]
 
 _REPLACEMENT: Final = "\ufffd"
+_STREAMED_TEXT: Final = frozenset({c.REASONING, c.SUMMARY, c.REFUSAL})  # parts that stream in deltas
 
 # finish_reason → (response status, incomplete reason). Anything unknown ends the response as completed.
 _FINISH: dict[str, tuple[str, str | None]] = {
@@ -67,6 +71,7 @@ _FINISH: dict[str, tuple[str, str | None]] = {
     "safety": ("incomplete", "content_filter"),  # Gemini native names, passed through by some gateways
     "recitation": ("incomplete", "content_filter"),
     # vLLM reports an aborted request as finish_reason "abort": that is a broken upstream, not an answer.
+    "function_call": ("completed", None),  # the legacy functions API
     "abort": ("failed", None),
     "error": ("failed", None),
 }
@@ -142,7 +147,7 @@ class _Message:
 
 
 class _Reasoning:
-    __slots__ = ("carriers", "id", "index", "raw", "summary", "summary_open")
+    __slots__ = ("carriers", "id", "index", "raw", "sealed", "summary", "summary_open")
 
     def __init__(self, item_id: str, index: int) -> None:
         self.id, self.index = item_id, index
@@ -150,10 +155,22 @@ class _Reasoning:
         self.summary_open = False
         self.raw = TextBuffer()
         self.carriers: list[dict[str, Any]] = []
+        self.sealed = False  # its block's signature came: more reasoning is another block, another item
 
 
 class _Call:
-    __slots__ = ("args", "call_id", "carrier", "checked_len", "end", "id", "index", "name", "state")
+    __slots__ = (
+        "args",
+        "call_id",
+        "carrier",
+        "checked_len",
+        "custom",
+        "end",
+        "id",
+        "index",
+        "name",
+        "state",
+    )
 
     # NAMELESS: flushed while it still had no function name, so set aside rather than emitted; it waits
     # again once its name comes, and fails the response if it never does (see ``_terminate``).
@@ -163,6 +180,7 @@ class _Call:
         self.call_id = fragment.call_id
         self.name = fragment.name
         self.carrier = fragment.carrier
+        self.custom = fragment.custom  # a custom_tool_call: ``args`` is its free-form input
         self.args = TextBuffer()
         self.state = _Call.PENDING
         self.id = ""
@@ -185,12 +203,14 @@ class StreamTranslator:
         reasoning: ReasoningMode = "summary",
         think_tags: bool = True,
         choice_index: int = 0,
+        require_finish_reason: bool = False,
     ) -> None:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
         self._ids: IdFactory = ids or random_id
         self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
+        self._require_finish_reason = require_finish_reason
         self._template = dict(response or {})
         template_id = self._template.get("id")
         self.response_id = (
@@ -272,6 +292,11 @@ class StreamTranslator:
                     "server_error",
                     "the upstream stream ended inside a tool call's arguments (no finish_reason)",
                 )
+            elif self._finish_reason is None and self._require_finish_reason:
+                self._terminate_failed(
+                    "server_error",
+                    "upstream stream ended without a finish_reason (require_finish_reason is on): it was cut",
+                )
             else:
                 status, reason = _FINISH.get(self._finish_reason or "stop", ("completed", None))
                 if status == "failed":
@@ -328,7 +353,7 @@ class StreamTranslator:
     def _on_other(self, kind: str, value: Any) -> None:
         if isinstance(value, str):
             if self._half is not None or not value.isascii():  # else: nothing to join or replace
-                value = self._join_half(kind, value)
+                value = self._join_half(kind, value, hold=kind in _STREAMED_TEXT)
             if not value:
                 return  # only half of an emoji: it waits for its other half
         else:
@@ -345,6 +370,8 @@ class StreamTranslator:
             self._append_to_message("refusal", value, None)
         elif kind == c.ANNOTATION:
             self._on_annotation(value)
+        elif kind == c.UNSUPPORTED:
+            self._terminate_failed("server_error", value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
         if self._half is not None or not text.isascii():  # else: nothing to join or replace
@@ -580,7 +607,7 @@ class StreamTranslator:
 
     def _reasoning(self) -> _Reasoning:
         current = self._current
-        if isinstance(current, _Reasoning):
+        if isinstance(current, _Reasoning) and not current.sealed:
             return current
         self._flush_calls("completed")
         return self._start_reasoning()
@@ -632,7 +659,9 @@ class StreamTranslator:
 
     def _on_carrier(self, carrier: dict[str, Any]) -> None:
         # A signature belongs with the reasoning it signs; one with no reasoning open gets its own item.
-        self._reasoning().carriers.append(carrier)
+        item = self._reasoning()
+        item.carriers.append(carrier)
+        item.sealed = c.ends_block(carrier)
 
     def _close_reasoning(self, item: _Reasoning, status: str) -> dict[str, Any]:
         location = {"item_id": item.id, "output_index": item.index}
@@ -676,6 +705,8 @@ class StreamTranslator:
                 self._waiting.append(call)
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
+        if fragment.custom and call.state == _Call.PENDING:
+            call.custom = True  # the type may come on any fragment before the call is an item
         if arguments:
             self._append_arguments(call, arguments)
             if self.done:
@@ -721,14 +752,13 @@ class StreamTranslator:
             return
         call.args.append(arguments)
         if call.state == _Call.OPEN:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": arguments,
-                }
-            )
+            self._emit_arguments_delta(call, arguments)
+
+    def _emit_arguments_delta(self, call: _Call, delta: str) -> None:
+        kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
+        self._emit(
+            {"type": f"response.{kind}.delta", "item_id": call.id, "output_index": call.index, "delta": delta}
+        )
 
     def _advance_calls(self) -> None:
         """Turn waiting calls into items as far as the stream allows without risking a lost fragment."""
@@ -775,40 +805,33 @@ class StreamTranslator:
             reasoning = current if isinstance(current, _Reasoning) else self._start_reasoning()
             reasoning.carriers.append({**call.carrier, "call_id": call.call_id})
         self._close_current("completed")
-        call.id, call.index, call.state = self._ids("fc"), len(self._output), _Call.OPEN
+        call.id = self._ids("ctc" if call.custom else "fc")
+        call.index, call.state = len(self._output), _Call.OPEN
         self._current = call
-        item = {
-            "type": "function_call",
-            "id": call.id,
-            "call_id": call.call_id,
-            "name": call.name or "",
-            "arguments": "",
-            "status": "in_progress",
-        }
-        self._emit_item_added(item, call.index)
+        self._emit_item_added(_call_item(call, "in_progress", ""), call.index)
         if call.args:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": call.args.value(),
-                }
-            )
+            self._emit_arguments_delta(call, call.args.value())
 
     def _close_call(self, call: _Call, status: str) -> dict[str, Any]:
         call.state = _Call.DONE
-        done = _call_item(call, status)
+        arguments = call.args.value()
+        location = {"item_id": call.id, "output_index": call.index}
+        if call.custom:
+            self._emit({"type": "response.custom_tool_call_input.done", **location, "input": arguments})
+            return _call_item(call, status, arguments)
+        if status == "completed" and not arguments.strip():
+            # A tool without parameters streams ``arguments: ""``; the Responses API always sends JSON.
+            self._emit_arguments_delta(call, "{}")
+            arguments += "{}"
         self._emit(
             {
                 "type": "response.function_call_arguments.done",
-                "item_id": call.id,
-                "output_index": call.index,
-                "name": done["name"],
-                "arguments": done["arguments"],
+                **location,
+                "name": call.name or "",
+                "arguments": arguments,
             }
         )
-        return done
+        return _call_item(call, status, arguments)
 
     # ------------------------------------------------------------------ closing and ending
 
@@ -858,7 +881,8 @@ class StreamTranslator:
     def _inside_arguments(self) -> bool:
         """Whether a call's arguments so far are not complete JSON (the open call or one still waiting)."""
         calls = [*self._waiting, self._current] if isinstance(self._current, _Call) else self._waiting
-        return any(call.args and not _args_complete(call) for call in calls)
+        # A custom call's free-form input gives no sign of its end: only a finish_reason could say it was cut.
+        return any(call.args and not call.custom and not _args_complete(call) for call in calls)
 
     def _cut_open_items(self) -> None:
         """The ending cut the open item and the calls still waiting: output only, status ``incomplete``."""
@@ -875,7 +899,7 @@ class StreamTranslator:
 
     def _cut_call(self, call: _Call) -> None:
         """A call that never became an item: in the terminal output only, status ``incomplete``."""
-        call.id, call.call_id = self._ids("fc"), call.call_id or self._ids("call")
+        call.id, call.call_id = self._ids("ctc" if call.custom else "fc"), call.call_id or self._ids("call")
         self._cut.append(_call_item(call, "incomplete"))
 
     def _terminate(
@@ -968,19 +992,36 @@ def _reasoning_item(item: _Reasoning, status: str) -> dict[str, Any]:
     return done
 
 
-def _call_item(call: _Call, status: str) -> dict[str, Any]:
+def _call_item(call: _Call, status: str, arguments: str | None = None) -> dict[str, Any]:
+    """A function_call item, or a custom_tool_call item (whose free-form ``input`` holds the arguments)."""
+    if arguments is None:
+        arguments = call.args.value()
+    if call.custom:
+        return {
+            "type": "custom_tool_call",
+            "id": call.id,
+            "call_id": call.call_id,
+            "name": call.name or "",
+            "input": arguments,
+            "status": status,
+        }
     return {
         "type": "function_call",
         "id": call.id,
         "call_id": call.call_id,
         "name": call.name or "",
-        "arguments": call.args.value(),
+        "arguments": arguments,
         "status": status,
     }
 
 
 def _args_complete(call: _Call) -> bool:
-    """Whether a call's arguments so far are a complete JSON value (then it may close early)."""
+    """Whether a call's arguments so far are a complete JSON value (then it may close early).
+
+    Never for a custom tool call: its free-form input gives no sign of its end.
+    """
+    if call.custom:
+        return False
     args = call.args
     if args.length != call.checked_len:
         call.end.feed(args.since(call.checked_len))  # only what came since the last check
