@@ -45,6 +45,7 @@ from ._sse import (
     read_chunk_file,
 )
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
+from ._version import __version__ as __version__
 from ._wire import atranslate_sse, translate_sse
 
 __all__ = [
