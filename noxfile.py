@@ -46,7 +46,7 @@ LITELLM = (
 def benchmarks(session: nox.Session) -> None:
     """``benchmarks/run.py``; with no arguments it rewrites ``benchmarks/RESULTS.md``."""
     # The peers: openai-agents' stream handler, and the seed library for the tool-loop row.
-    session.install("-e", ".[testing,server]", "openai-agents>=0.24")
+    session.install("-e", ".[test,server]", "openai-agents>=0.24")
     session.install("--no-deps", "chat-cmpl-stream-handler==0.5.0")
     session.run("python", "benchmarks/run.py", *_litellm(session), *(session.posargs or ["--write"]))
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import distribution, version
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,29 @@ def test_a_bad_line_later_is_blamed_on_the_input_not_the_upstream(tmp_path: Path
     assert message.startswith("invalid input, line 2: invalid JSON")
     assert b"upstream" not in done.stderr
     assert b"invalid input, line 2" in done.stderr
+
+
+def test_serve_without_the_extra_prints_an_install_command_that_works() -> None:
+    """The package is not on the index: the command names the checkout it was installed from."""
+    script = (
+        "import sys; sys.modules['starlette'] = None\n"  # as if the server extra were not installed
+        "from chat_to_responses._cli import main\n"
+        "raise SystemExit(main(['serve', '--upstream', 'http://127.0.0.1:9/v1']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "starlette is missing; install the server extra: " in done.stderr
+    command = shlex.split(done.stderr.rsplit(": ", 1)[1])
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    target = command[-1]
+    assert target.endswith("[server]")
+    source = json.loads(distribution("chat-to-responses").read_text("direct_url.json") or "null")
+    if source is None:  # installed from an index: the published name
+        assert target == "chat-to-responses[server]"
+        return
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    checkout = Path(target.removesuffix("[server]"))
+    pyproject = tomllib.loads((checkout / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "chat-to-responses"
+    assert "server" in pyproject["project"]["optional-dependencies"]
+    assert ("-e" in command) == source.get("dir_info", {}).get("editable", False)

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from ._cli_input import InputError, is_invalid_chunk, parse_input
+from ._dist import __version__
 from ._handler import ChatCmplStreamHandler
 from ._ids import SequentialIds
 from ._snapshot import Timeline
 from ._sse import encode_sse
-from ._version import __version__
 from .server import add_serve_command, run_serve
 
 
