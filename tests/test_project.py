@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import codex_cli
 
 ROOT = Path(__file__).parent.parent
 MANIFEST = ROOT / "fixtures" / "chat-streams" / "MANIFEST.md"
@@ -49,3 +54,35 @@ def test_no_reference_to_documents_outside_the_repository() -> None:
         assert outside not in text, path
         for doc in re.findall(r"[\w./-]+\.md\b", text):
             assert Path(doc).name in in_repo, f"{path.name} names {doc}, which is not in the repository"
+
+
+def _pytest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A pytest run as a user starts it (default verbosity: the header is shown)."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def test_the_codex_test_says_before_it_downloads_and_how_to_skip_it(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"  # an npm that fails at once: the test must have said what it was doing first
+    npm.write_text("#!/bin/sh\necho 'npm: no network here' >&2\nexit 1\n")
+    npm.chmod(0o755)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env.pop(codex_cli.SKIP_ENV, None)
+    done = _pytest("tests/test_server_codex.py", "-rs", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header, download = done.stdout.index("installs @openai/codex@"), done.stdout.index("installing @openai/")
+    assert header < download
+    assert "about 400 MB" in done.stdout[header:download]
+    assert f"{codex_cli.SKIP_ENV}=1 skips" in done.stdout[download:]
+    assert "npm could not install" in done.stdout
+    assert "1 skipped" in done.stdout
+
+
+def test_the_codex_test_is_skipped_when_asked() -> None:
+    env = {**os.environ, codex_cli.SKIP_ENV: "1"}
+    done = _pytest("tests/test_server_codex.py", "-rs", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Codex CLI end-to-end test: skipped ({codex_cli.SKIP_ENV} is set)" in done.stdout
+    assert "1 skipped" in done.stdout
