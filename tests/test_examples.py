@@ -161,21 +161,27 @@ def _readme_blocks(language: str) -> list[str]:
 
 
 def test_every_python_snippet_of_the_readme_is_in_an_example() -> None:
-    """A README snippet is a run of lines of one example, so the test above runs it."""
-    examples = [[line.strip() for line in path.read_text().splitlines()] for path in EXAMPLES.glob("*.py")]
+    """A README snippet is a run of consecutive lines of one example, so the tests above run it."""
+    examples = [_code_lines(path.read_text()) for path in EXAMPLES.glob("*.py")]
     blocks = _readme_blocks("python")
-    assert blocks
+    assert len(blocks) >= 3
     for block in blocks:
-        lines = [line.strip() for line in block.splitlines() if line.strip()]
-        assert any(_in_order(lines, example) for example in examples), block
+        lines = _code_lines(block)
+        assert any(_contains(example, lines) for example in examples), block
 
 
-def _in_order(lines: list[str], example: list[str]) -> bool:
-    """True if ``lines`` occur in ``example`` in this order (blank lines and indentation aside)."""
-    position = 0
-    for line in lines:
-        try:
-            position = example.index(line, position) + 1
-        except ValueError:
-            return False
-    return True
+def _code_lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def _contains(example: list[str], lines: list[str]) -> bool:
+    return any(example[start : start + len(lines)] == lines for start in range(len(example)))
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs exactly the README's test command (the last line of its set-up block)."""
+    setup = _readme_blocks("sh")[0]
+    command = _code_lines(setup)[-1]
+    assert command.startswith("python -m pip install nox && python -m nox -s tests")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert command in ci.splitlines()
