@@ -27,15 +27,20 @@ Choices where the rules are silent
   Open Responses does) is not checked. Any other event with a truthy top-level `error` key is rule 3: the
   openai SDK raises `APIError` on it mid-stream, so the stream never reaches its terminal.
 - `response.queued`, a repeated `response.created` / `response.in_progress` are rule 2.
-- Rule 18's "the open item": the item with the highest `output_index` is the one the cut hit, so it must be
-  done with status `incomplete`. Rule 19's "items open at the failure": items open when an `error` event
-  arrives must close with status `incomplete`, and no item may still be open at `response.failed`.
-  `response.failed`'s `output` is not compared (the openai SDK rebuilds it when null).
+- Items cut by the ending (rules 16, 18, 19): at `response.incomplete` or `response.failed`, the terminal
+  `output` is the done items in order, then the items the ending cut, each with status `incomplete`; every
+  item still open must be among those (nothing received is lost). At `response.failed` no item open at an
+  `error` event may be announced done (Codex replays every item it is told is done); one closed earlier
+  by a length cut stays done. At `response.incomplete` an open message or reasoning item must be closed
+  as `incomplete`, a function call may stay open only if its arguments are not complete JSON, and a done
+  call's arguments must be complete JSON; if the item with the highest `output_index` is done, its
+  status is `incomplete`.
 - Raw reasoning text may open its part with `content_part.added` (type `reasoning_text`) or implicitly with
   its first `reasoning_text.delta` / `.done`; either way `content_index` is dense from 0. The Open Responses
   spelling `response.reasoning.delta` and other event types this project never emits are not checked
   beyond the envelope.
-- The full close sequence (`*.done`, part done, item done) is required for cut items too.
+- The full close sequence (`*.done`, part done, item done) is required for every item announced done,
+  cut by a length or filter ending included.
 - Usage (rule 20): each count must be a non-negative integer; `total_tokens` is not required to equal the
   sum, because some upstreams count it differently and the translator copies it.
 - With `sse_frames`, the k-th data frame must carry the k-th event (same JSON, None vs missing ignored);
@@ -65,6 +70,7 @@ _LIFECYCLE_STATUS: Final = {
 }
 _OPENING_TYPES: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL_TYPES: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_CUTTING_TYPES: Final = frozenset({"response.incomplete", "response.failed"})
 _ID_PREFIX: Final = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_"}
 _INCOMPLETE_REASONS: Final = frozenset({"max_output_tokens", "content_filter"})
 _DONE_STATUSES: Final = frozenset({"completed", "incomplete"})
@@ -400,11 +406,12 @@ class _StreamChecker:
         if self.terminal_at is None:
             # Codex: "stream closed before response.completed"; the SDK raises on EOF.
             self.report_at(3, None, "no terminal response.completed / response.incomplete / response.failed")
-        for item in self.open_items.values():
-            # Codex builds its history from output_item.done: an item without one is lost.
-            self.report_at(
-                9, None, f"{item.label} added at event {item.added_at} never gets output_item.done"
-            )
+        if self.terminal_type not in _CUTTING_TYPES:  # a cut ending's open items are checked there
+            for item in self.open_items.values():
+                # Codex builds its history from output_item.done: an item without one is lost.
+                self.report_at(
+                    9, None, f"{item.label} added at event {item.added_at} never gets output_item.done"
+                )
         for index in self.unanswered_errors:
             # openai SDK get_final_response() and openai-agents raise on an error event.
             self.report_at(3, index, "error event not followed by response.failed")
@@ -471,12 +478,12 @@ class _StreamChecker:
 
     def _on_terminal(self, event_type: str, response: JSONObject) -> None:
         self._mark_terminal(event_type)
+        self._check_final_output(event_type, response)
         if event_type == "response.failed":
             self._check_failed(response)
             return
         if response.get("error") is not None:
             self.report(16, f"{event_type} has response.error {show(response.get('error'))}, expected null")
-        self._check_final_output(event_type, response)
         if event_type == "response.completed":
             self._check_completed(response)
         else:
@@ -491,11 +498,14 @@ class _StreamChecker:
             self.report(16, f"{event_type} response.output is {show(response.get('output'))}, not a list")
             return
         done = self._done_items()
-        if len(output) != len(done):
+        cut_ending = event_type in _CUTTING_TYPES
+        if len(output) != len(done) and not (cut_ending and len(output) > len(done)):
             ids = ", ".join(item.id or "?" for item in done)
             self.report(
                 16, f"{event_type} response.output has {len(output)} items, {len(done)} were done: [{ids}]"
             )
+        if cut_ending:
+            self._check_cut_output(event_type, output[len(done) :])
         for position, (final, item) in enumerate(zip(output, done, strict=False)):
             difference = json_difference(item.done_item, final)
             if difference is not None:
@@ -503,6 +513,18 @@ class _StreamChecker:
                     16, f"response.output[{position}] differs from the done {item.label}: {difference}"
                 )
                 self._check_final_texts(position, final, item)
+
+    def _check_cut_output(self, event_type: str, cut: list[object]) -> None:
+        """After the done items: what the ending cut, each ``incomplete``, every open item among them."""
+        cut_ids = set()
+        for entry in cut:
+            status = entry.get("status") if isinstance(entry, dict) else None
+            cut_ids.add(_str(entry, "id") if isinstance(entry, dict) else None)
+            if status != "incomplete":
+                self.report(16, f"{event_type} output {show(entry)} after the done items is not incomplete")
+        for item in self.open_items.values():
+            if item.id not in cut_ids:
+                self.report(16, f"{item.label} was open at {event_type} but is missing from response.output")
 
     def _check_final_texts(self, position: int, final: object, item: _Item) -> None:
         content = _list(final, "content") if isinstance(final, dict) else None
@@ -534,7 +556,15 @@ class _StreamChecker:
             shown = show(reason if details is not None else response.get("incomplete_details"))
             self.report(18, f"incomplete_details.reason is {shown}, not max_output_tokens/content_filter")
         for item in self.open_items.values():
-            self.report(18, f"{item.label} is still open at response.incomplete; close it as 'incomplete'")
+            if item.type != "function_call":
+                self.report(18, f"{item.label} is still open at response.incomplete; close it 'incomplete'")
+            elif _is_json(item.built_arguments()):
+                self.report(18, f"{item.label} has complete JSON arguments but is never announced done")
+        for item in self._done_items():
+            arguments = _str(item.done_item, "arguments") if item.done_item is not None else None
+            if item.type == "function_call" and not _is_json(arguments or ""):
+                # Codex and the tool loops execute every call announced done.
+                self.report(18, f"{item.label} was cut inside its arguments but is announced done")
         if self.items:
             last = self.items[max(self.items)]
             status = _obj_status(last.done_item)
@@ -547,8 +577,6 @@ class _StreamChecker:
         message = _str(error, "message") if error is not None else None
         if not code or not message:
             self.report(19, f"response.failed needs response.error with code and message, got {show(error)}")
-        for item in self.open_items.values():
-            self.report(19, f"{item.label} is still open at response.failed; close it as 'incomplete' first")
         self.unanswered_errors.clear()
 
     def _on_error(self, event_type: str, event: JSONObject) -> None:
@@ -660,8 +688,8 @@ class _StreamChecker:
         status = item.get("status")
         if status not in _DONE_STATUSES:
             self.report(9, f"done {record.label} has status {show(status)}, not 'completed'/'incomplete'")
-        elif record.open_at_error and status != "incomplete":
-            self.report(19, f"{record.label} was open at the error event but is done as {status!r}")
+        elif record.open_at_error:
+            self.report(19, f"{record.label} was open at the error event but is announced done")
 
     def _check_built_item(self, record: _Item, item: JSONObject) -> None:
         if record.type == "message":
@@ -947,6 +975,14 @@ class _StreamChecker:
             self.report(
                 13, f"{event_type} names function {show(name)}, {record.label} is {show(record.name)}"
             )
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _obj_status(item: JSONObject | None) -> object:

@@ -18,13 +18,18 @@ messages come out as plain JSON-ready dicts.
   ignored: the name is kept as is.
 - **Tool results right after their call.** A ``function_call_output`` becomes a ``tool`` message placed
   right after the assistant message holding its call, in call order, wherever it appeared in the input.
-  Older Codex versions record each call's output right after the call (``fc1, out1, fc2, out2``), so a
-  tool output does not end a turn by itself: after one, a ``function_call`` still joins the turn, as does a
-  reasoning item that only carries signatures for the turn's calls (OpenRouter / Vercel send a Gemini
-  signature after the call). Any other reasoning or assistant message after a tool output starts a new
-  turn. The cost of that choice: sequential calls with nothing between them (no reasoning, no text) are
-  replayed as parallel calls of one turn. An output whose call is unknown still becomes a ``tool`` message,
-  in place.
+- **Append-only: one assistant message per model response.** Codex 0.169.0 and the Agents SDK Runner both
+  record a response's calls before their outputs: a parallel pair as ``fc1, fc2, out1, out2``, two calls
+  made one after the other as ``fc1, out1, fc2, out2``. So a ``function_call`` after a tool output starts a
+  new turn (``calls_after_outputs="new_turn"``, the default): sequential calls stay separate assistant
+  messages, and each request's messages are the previous request's, plus the assistant message the
+  upstream produced, plus the new results — an upstream's prefix cache keeps hitting. After a tool output
+  only a reasoning item that just carries signatures for the turn's calls continues the turn (OpenRouter /
+  Vercel send a Gemini signature after the call). Clients that interleave a parallel pair as ``fc1, out1,
+  fc2, out2`` (older Codex versions) can ask for ``calls_after_outputs="same_turn"``; its cost: sequential
+  calls with nothing between them are replayed as parallel calls of one turn. An output whose call is
+  unknown still becomes a ``tool`` message, in place. No client round-trips item ids (Codex drops them),
+  so item order is the one signal both clients keep.
 - **Reasoning goes back only as received** — strict upstreams (OpenAI) reject unknown message fields:
 
   * ``reasoning_content``: the reasoning items' text (``reasoning_text`` content if present, else the
@@ -72,10 +77,11 @@ from ._carriers import PREFIX, decode_carriers, encode_carriers
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
 ReasoningContentMode = Literal["tool_turns", "always", "never"]
-CallsAfterOutputs = Literal["same_turn", "new_turn"]
-"""Where a ``function_call`` that follows a tool output goes: older Codex interleaves ``call, output, call,
-output`` within one response (``same_turn``); the Agents SDK Runner records each response's calls before
-their outputs, so there a call after an output always starts the next model turn (``new_turn``)."""
+CallsAfterOutputs = Literal["new_turn", "same_turn"]
+"""Where a ``function_call`` that follows a tool output goes: Codex 0.169.0 and the Agents SDK Runner
+record each response's calls before their outputs, so a call after an output starts the next model turn
+(``new_turn``, the default); older Codex interleaved ``call, output, call, output`` within one response
+(``same_turn``)."""
 Json = dict[str, Any]
 
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
@@ -329,7 +335,7 @@ def _kind(item: Json) -> str | None:
 class _Grouper:
     """First pass: system texts apart, and the conversation as user messages, turns and tool outputs."""
 
-    def __init__(self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "same_turn") -> None:
+    def __init__(self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "new_turn") -> None:
         self.notes = notes
         self.calls_join_answered_turn = calls_after_outputs == "same_turn"
         self.system: list[str] = []
@@ -527,7 +533,7 @@ def items_to_messages(
     instructions: str | None = None,
     reasoning_content: ReasoningContentMode = "tool_turns",
     dropped: list[str] | None = None,
-    calls_after_outputs: CallsAfterOutputs = "same_turn",
+    calls_after_outputs: CallsAfterOutputs = "new_turn",
 ) -> list[Json]:
     """Responses input / output items (or a ``str`` input) → Chat Completions ``messages``.
 

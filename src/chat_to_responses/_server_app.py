@@ -41,6 +41,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ._completion import completion_to_response_dict
+from ._server_attempts import FailedAttempts, owner_of
 from ._server_config import ServerConfig, default_store_path
 from ._server_errors import BridgeError, error_body, not_found
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
@@ -128,6 +129,7 @@ class _Bridge:
         self._store: ResponseStore | None = store
         self._upstream: Upstream | None = None
         self._seen_notes: set[str] = set()
+        self.attempts = FailedAttempts()  # what failed responses announced done, kept out of retries
 
     @property
     def upstream(self) -> Upstream:
@@ -210,6 +212,8 @@ class _Bridge:
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
         parsed = parse_request(await self.read_json(request), self.config)
+        owner = owner_of(request.headers.get("authorization"))
+        parsed.input_items = self.attempts.strip(owner, parsed.input_items)
         conversation = await self._conversation(parsed)
         payload = chat_payload(parsed, conversation, self.config)
         self.log_dropped(parsed.dropped)
@@ -283,6 +287,12 @@ class _ResponseExchange:
             response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
         )
 
+    async def _on_terminal(self, response: Json) -> None:
+        """Before the client sees the terminal event: note a failure's leftovers, then store."""
+        if response.get("status") == "failed":
+            self._bridge.attempts.remember(owner_of(self._authorization), response)
+        await self._store(response)
+
     async def _store(self, response: Json) -> None:
         """Keep the response for previous_response_id / GET; a failing store must not fail the response."""
         if not self._request.store:
@@ -299,9 +309,9 @@ class _ResponseExchange:
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
                 pipe = ResponseEvents(self._translator(), self._request.tools.names)
                 if upstream.headers.get("content-type", "").startswith("application/json"):
-                    frames = json_body_frames(upstream.aread, pipe, self._store)
+                    frames = json_body_frames(upstream.aread, pipe, self._on_terminal)
                 else:
-                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._store)
+                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._on_terminal)
                 async with aclosing(frames):
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
