@@ -77,13 +77,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _translate(args: argparse.Namespace) -> int:
     try:
-        chunks = parse_input(_read_input(args.file))
+        chunks = parse_input(_read_input(args.file), "" if args.file == "-" else shlex.quote(args.file))
     except OSError as exc:
         print(f"chat-to-responses: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except InputError as exc:
-        message = str(exc).replace("FILE", "-" if args.file == "-" else shlex.quote(args.file))
-        print(f"chat-to-responses: {args.file}: {message}", file=sys.stderr)
+        print(f"chat-to-responses: {args.file}: {exc}", file=sys.stderr)
         return 2
     handler = ChatCmplStreamHandler(
         response={"model": args.model} if args.model else None,

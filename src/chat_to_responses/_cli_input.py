@@ -24,15 +24,18 @@ class InputError(ValueError):
     """The input is not a chunk stream; the message says why and what is expected."""
 
 
-def parse_input(body: bytes) -> list[dict[str, Any]]:
-    """The chunks of ``body``, or :class:`InputError` when it is not a chunk stream."""
+def parse_input(body: bytes, name: str = "FILE") -> list[dict[str, Any]]:
+    """The chunks of ``body``, or :class:`InputError` when it is not a chunk stream.
+
+    ``name`` is how a hint's command names the input (a shell-quoted path).
+    """
     _check_text(body)
     chunks = read_chunk_body(body)
     if not chunks:
         raise InputError(f"no chunk in the input (only blank lines, comments or [DONE]); {EXPECTED}")
     first = chunks[0]
     if is_invalid_chunk(first):
-        raise InputError(_pretty_printed_hint(body) or f"{first['error']['message']}; {EXPECTED}")
+        raise InputError(_pretty_printed_hint(body, name) or f"{first['error']['message']}; {EXPECTED}")
     problem = _not_a_chunk(first)
     if problem:
         raise InputError(f"{problem}; {EXPECTED}")
@@ -58,7 +61,7 @@ def _check_text(body: bytes) -> None:
         raise InputError(f"the input is not UTF-8 text (byte offset {exc.start}); {EXPECTED}") from None
 
 
-def _pretty_printed_hint(body: bytes) -> str | None:
+def _pretty_printed_hint(body: bytes, name: str) -> str | None:
     """The message for one JSON document spread over several lines, the commonest near miss."""
     try:
         value = json.loads(body)
@@ -68,21 +71,30 @@ def _pretty_printed_hint(body: bytes) -> str | None:
             return None
         return (
             "the input looks like pretty-printed JSON (a JSON value spread over several lines); "
-            "translate reads one chunk per line: compact it first, e.g. `jq -c . FILE`"
+            f"translate reads one chunk per line: compact it first, e.g. {_jq('.', name)}"
         )
-    lines = body.count(b"\n") + 1
+    lines = len(body.strip().splitlines())
     if isinstance(value, list):
+        spread = f" over {lines} lines" if lines > 1 else ""
         return (
-            f"the input is one JSON array over {lines} lines; translate reads one chunk per line (JSONL): "
-            "convert it with `jq -c '.[]' FILE`"
+            f"the input is one JSON array{spread}; translate reads one chunk per line (JSONL): "
+            f"convert it with {_jq(_EACH_ELEMENT, name)}"
         )
     kind = _not_a_chunk(value) if isinstance(value, dict) else "the input is not a JSON object"
     if kind:
         return kind
     return (
         f"the input is one chunk pretty-printed over {lines} lines; translate reads one chunk per line "
-        "(JSONL): compact it first, e.g. `jq -c . FILE`"
+        f"(JSONL): compact it first, e.g. {_jq('.', name)}"
     )
+
+
+_EACH_ELEMENT = "'.[]'"  # jq's program for "each element of the array", quoted for the shell
+
+
+def _jq(program: str, name: str) -> str:
+    """The command that rewrites the input as JSONL (``name`` empty: the input is stdin)."""
+    return f"`jq -c {program}{' ' + name if name else ''}`"
 
 
 def _not_a_chunk(value: dict[str, Any]) -> str | None:
