@@ -1,6 +1,6 @@
 """The edge: one provider chunk in, one small vendor-neutral :class:`ChunkView` out.
 
-Every provider quirk from ``provider-quirks.md`` is mapped here, so the state machine in
+Every provider quirk in ``docs/provider-quirks.md`` is mapped here, so the state machine in
 ``_translator.py`` never asks "is this Gemini?". A chunk may be a raw ``dict`` (real chunks often fail SDK
 validation: Azure ``object: ""``, Mistral content arrays, tool calls without ``index``, ``finish_reason:
 "eos"``, null usage fields) or an ``openai`` ``ChatCompletionChunk`` (whose provider extras such as
@@ -85,7 +85,7 @@ def _list(value: Any) -> list[Any]:
 
 
 class ToolFragment:
-    """One entry of ``delta.tool_calls``: any of its fields may be missing (see provider-quirks.md)."""
+    """One entry of ``delta.tool_calls``: any of its fields may be missing (see docs/provider-quirks.md)."""
 
     __slots__ = ("arguments", "call_id", "carrier", "custom", "index", "name")
 
