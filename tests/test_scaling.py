@@ -103,6 +103,31 @@ SHAPES: dict[str, Callable[[int], list[dict[str, Any]]]] = {
         *_repeat(n, _chunk({"tool_calls": [{"function": {"name": "f", "arguments": '{"a":1}'}}]})),
         _chunk({}, "tool_calls"),
     ],
+    "custom tool input with a call waiting": lambda n: [
+        _chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "custom", "custom": {"name": "patch"}}]}),
+        _tool(1, "{}", id="call_b", name="g"),
+        *_repeat(n, _chunk({"tool_calls": [{"index": 0, "type": "custom", "custom": {"input": "ab"}}]})),
+        _chunk({}, "tool_calls"),
+    ],
+    "legacy function_call arguments": lambda n: [
+        _chunk({"function_call": {"name": "f", "arguments": '{"x":"'}}),
+        *_repeat(n, _chunk({"function_call": {"arguments": "abcd"}})),
+        _chunk({"function_call": {"arguments": '"}'}}),
+        _chunk({}, "function_call"),
+    ],
+    "content parts and reasoning details": lambda n: [
+        *_repeat(
+            n,
+            _chunk({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "ab"}]}]}),
+            _chunk({"reasoning_details": [{"type": "reasoning.text", "text": "cd"}]}),
+        ),
+        _chunk({"content": [{"type": "text", "text": "answer"}]}),
+        _chunk({}, "stop"),
+    ],
+    "emoji halves": lambda n: [
+        *_repeat(n, _chunk({"content": "a\ud83d"}), _chunk({"content": "\ude00"})),
+        _chunk({}, "stop"),
+    ],
     "usage and citations on every chunk": lambda n: [
         *_repeat(
             n,
