@@ -232,6 +232,19 @@ def test_lone_surrogates_anywhere_in_the_chunk_give_encodable_events() -> None:
     assert events[-1]["response"]["error"]["message"].endswith("broke \ufffd")
 
 
+def test_lone_surrogates_from_the_caller_or_an_exception_give_encodable_events() -> None:
+    def broken() -> Any:
+        yield chunk({"content": "a"})
+        raise ConnectionError("reset \udc80")
+
+    template = {"instructions": "be \ud83d", "metadata": {"k\ude00": "v"}, "created_at": 1}
+    events = [e.model_dump(mode="json", exclude_unset=True) for e in translate(broken(), response=template)]
+    assert_strict_json(events)
+    final = events[-1]["response"]
+    assert (final["instructions"], final["metadata"]) == ("be \ufffd", {"k\ufffd": "v"})
+    assert final["error"]["message"].endswith("reset \ufffd")
+
+
 # ------------------------------------------------------------ 10 and 11. logprobs that are no JSON number
 
 

@@ -55,7 +55,7 @@ from ._carriers import encode_carriers
 from ._ids import IdFactory, random_id
 from ._json_end import JsonEnd
 from ._think import ThinkTagParser
-from ._unicode import valid_json, valid_text
+from ._unicode import valid_json, valid_json_document, valid_text
 
 Event = dict[str, Any]
 ReasoningMode = Literal["summary", "text"]
@@ -211,7 +211,9 @@ class StreamTranslator:
         self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
         self._require_finish_reason = require_finish_reason
-        self._template = dict(response or {})
+        # Echoed in every lifecycle event: a lone surrogate from the caller (a request's instructions) would
+        # make each of them unencodable, as one from the upstream would.
+        self._template = valid_json_document(dict(response or {}))
         template_id = self._template.get("id")
         self.response_id = (
             template_id
