@@ -22,10 +22,10 @@ arguments are complete JSON. Until then its fragments are buffered, never droppe
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
 a provider that never sent one. A custom tool call is a call whose free-form input is never judged
 complete; a function call that closes with no arguments at all gets ``{}`` (always JSON, as the API sends).
-A call with no function name yet is set aside by a flush, not emitted: it waits again once its name comes,
-and if it never does the response fails at its end, once. Whether a call's arguments are complete JSON is
-followed incrementally (``_json_end``), so a call waiting behind a long streaming one costs nothing per
-fragment.
+A call with no function name yet is set aside by a flush, not emitted: it waits again once its name comes;
+if it never does, a response that would complete fails at its end, once (a cut stays ``incomplete``).
+Whether a call's arguments are complete JSON is followed incrementally (``_json_end``), so a call waiting
+behind a long streaming one costs nothing per fragment.
 
 Every upstream string goes through ``_unicode.valid_text`` on the way in (an emoji cut between two deltas
 is joined by ``_join_half``, any other lone surrogate becomes U+FFFD) and every logprob is a finite number
@@ -173,7 +173,7 @@ class _Call:
     )
 
     # NAMELESS: flushed while it still had no function name, so set aside rather than emitted; it waits
-    # again once its name comes, and fails the response if it never does (see ``_terminate``).
+    # again once its name comes; if it never does, a response that would complete fails (``_terminate``).
     PENDING, OPEN, DONE, NAMELESS = 0, 1, 2, 3
 
     def __init__(self, fragment: c.ToolFragment) -> None:
@@ -916,10 +916,10 @@ class StreamTranslator:
         else:
             self._close_all(status)
         nameless = [call for call in self._nameless if call.state == _Call.NAMELESS]
-        if nameless and status != "failed":
-            status, incomplete_reason = "failed", None
+        if nameless and status == "completed":  # a cut (length, filter) explains a call left unfinished
+            status = "failed"
             error = {"code": "server_error", "message": _nameless_message(nameless)}
-        for call in nameless:  # never an item, but received: kept in the failed response's output
+        for call in nameless:  # never an item, but received: kept in the terminal response's output
             self._cut_call(call)
         response = self._response(status)
         if incomplete_reason is not None:
