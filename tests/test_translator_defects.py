@@ -92,7 +92,7 @@ _NAMELESS = {
 
 @pytest.mark.parametrize("fragment", _NAMELESS.values(), ids=_NAMELESS.keys())
 @pytest.mark.parametrize("after", ["end", "stop", "text", "named call", "reasoning", "length"])
-def test_a_call_without_a_name_fails_the_response_once(fragment: dict[str, Any], after: str) -> None:
+def test_a_call_without_a_name_ends_the_response_once(fragment: dict[str, Any], after: str) -> None:
     body = [chunk({"role": "assistant", "content": "Let me check."}), chunk({"tool_calls": [fragment]})]
     body += {
         "end": [],
