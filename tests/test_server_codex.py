@@ -7,9 +7,10 @@ and that every upstream request of the run is append-only (`append_only_violatio
 request's messages, plus the one assistant message the upstream produced, plus the new tool results —
 and after a failed attempt, Codex's retry adds nothing from it.
 
-Codex is installed from npm at a pinned version into a temporary prefix, cached per version under
-``~/.cache/chat-to-responses-codex`` (``$XDG_CACHE_HOME`` if set). The test is skipped only when npm is
-missing or cannot install it; everything else is a failure.
+Codex is installed from npm at a pinned version (about 400 MB) into a temporary prefix, cached per version
+under ``~/.cache/chat-to-responses-codex`` (``$XDG_CACHE_HOME`` if set); the run's header and a line
+before the download say so. The test is skipped when ``CHAT_TO_RESPONSES_SKIP_CODEX=1`` is set, or when
+npm is missing or cannot install it; everything else is a failure.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from codex_cli import CODEX_VERSION, DOWNLOAD_SIZE, SKIP_ENV, cache_root, skipped
 from fake_upstream import (
     FakeUpstream,
     Served,
@@ -41,7 +43,6 @@ from fake_upstream import (
     running_upstream,
 )
 
-CODEX_VERSION = "0.169.0"
 CONFIG = Path(__file__).parent / "codex" / "config.toml"
 FINAL = "The command printed hello. Done."
 REASONING_CALL = "llamacpp/gptoss20b_reasoning_tool_timings"  # reasoning, then one call
@@ -49,11 +50,6 @@ PLAIN_CALL = "openai/gpt5_tool_call"  # one call, nothing before it
 PARALLEL_CALLS = "openai/parallel_tool_calls_two"
 TEXT = "llamacpp/gptoss20b_text_timings"
 TEXT_THEN_ERROR = "groq/gptoss_text_then_error"  # reasoning, text, then an error object
-
-
-def _cache_root() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "chat-to-responses-codex"
 
 
 def _runs(binary: Path) -> bool:
@@ -78,14 +74,20 @@ def _npm_install(npm: str, prefix: Path) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def codex() -> Path:
+def codex(pytestconfig: pytest.Config) -> Path:
     """The ``codex`` binary, installed once per version (a temporary prefix, renamed into the cache)."""
-    prefix = _cache_root() / CODEX_VERSION
+    if skipped():
+        pytest.skip(f"{SKIP_ENV} is set")
+    prefix = cache_root() / CODEX_VERSION
     if _runs(prefix / "bin" / "codex"):
         return prefix / "bin" / "codex"
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed: cannot install Codex CLI")
+    _say(
+        pytestconfig,
+        f"installing @openai/codex@{CODEX_VERSION} with npm ({DOWNLOAD_SIZE}, once, into {prefix})",
+    )
     prefix.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{CODEX_VERSION}.partial-", dir=prefix.parent))
     failure = _npm_install(npm, partial)
@@ -98,6 +100,16 @@ def codex() -> Path:
     except OSError:  # another session won the race: use its install
         shutil.rmtree(partial, ignore_errors=True)
     return prefix / "bin" / "codex"
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    """A line on the terminal now, through pytest's output capture (a download is a long silence)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(f"\n{line}; {SKIP_ENV}=1 skips this test")
 
 
 @pytest.fixture

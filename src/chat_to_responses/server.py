@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Only what the core dependencies provide is imported here, so the CLI can list `serve` without the extra.
+from ._dist import install_command
 from ._server_config import ServerConfig, default_store_path
 from ._server_request import DROPPED_HEADER
 from ._server_store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
@@ -331,7 +332,8 @@ def run_serve(args: argparse.Namespace) -> int:
         import uvicorn  # noqa: F401
     except ModuleNotFoundError as exc:
         print(
-            f"chat-to-responses serve: {exc.name} is missing: pip install 'chat-to-responses[server]'",
+            f"chat-to-responses serve: {exc.name} is missing; install the server extra: "
+            f"{install_command('server')}",
             file=sys.stderr,
         )
         return 2
