@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any, NamedTuple
@@ -38,6 +39,7 @@ from typing import Any, NamedTuple
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -62,6 +64,7 @@ from ._server_limits import (
     redact_ids,
     stream_body_kind,
 )
+from ._server_metrics import MetricsMiddleware, PrometheusMetrics, RequestLabels, open_metrics
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
@@ -168,6 +171,8 @@ class _Bridge:
         self._seen_notes: set[str] = set()
         self._slots = StreamSlots(config.max_streams, config.max_streams_per_client)
         self.attempts = FailedAttempts()  # what failed responses announced done, kept out of retries
+        self.metrics = open_metrics(config.metrics)
+        self.upstream_name = "default"
 
     @property
     def upstream(self) -> Upstream:
@@ -311,8 +316,10 @@ class _Bridge:
             len(parsed.tools.tools),
             len(payload["messages"]),
         )
+        labels = self.metrics.labels(request.scope)
+        labels.upstream = self.upstream_name
         exchange = _ResponseExchange(
-            self, parsed, conversation, payload, request.headers.get("authorization"), owner
+            self, parsed, conversation, payload, request.headers.get("authorization"), owner, labels
         )
         return _Exchange(exchange.stream if parsed.stream else exchange.complete, give_back)
 
@@ -324,9 +331,10 @@ class _Bridge:
     async def _owned(self, response_id: str, owner: str | None, param: str | None = None) -> StoredResponse:
         """The stored response, when ``owner`` owns it; else the 404 of an unknown id (nothing to probe)."""
         stored = await self.store.get(response_id)
-        if stored is None or not hmac.compare_digest(stored.owner or "", owner or ""):
-            raise not_found(response_id, param)
-        if owner is None and not self.config.store_anonymous:
+        found = stored is not None and hmac.compare_digest(stored.owner or "", owner or "")
+        found = found and (owner is not None or self.config.store_anonymous)
+        self.metrics.store_lookup(found)
+        if stored is None or not found:
             raise not_found(response_id, param)
         return stored
 
@@ -370,6 +378,12 @@ class _Bridge:
         status = "ok" if probe.ok else "upstream_unavailable"
         return JSONResponse({"status": status, "upstream": probe.as_json()}, 200 if probe.ok else 503)
 
+    async def metrics_text(self, request: Request) -> Response:
+        """``GET /metrics`` (``--metrics``): behind the inbound key when one is set, like the API."""
+        self.check_key(request)
+        body, content_type = self.metrics.render()
+        return Response(body, media_type=content_type)
+
     async def compact(self, request: Request) -> Response:
         self.check_key(request)
         parsed = parse_request(compact_request_body(await self.read_json(request)), self.config)
@@ -396,8 +410,10 @@ class _ResponseExchange:
         payload: Json,
         authorization: str | None,
         owner: str | None,
+        labels: RequestLabels | None = None,
     ) -> None:
         self._owner = owner
+        self._labels = labels or RequestLabels()  # WebSocket turns: no HTTP request to label
         self._bridge = bridge
         self._request = request
         self._conversation = conversation
@@ -418,6 +434,8 @@ class _ResponseExchange:
         """Before the client sees the terminal event: note a failure's leftovers, then store."""
         if response.get("status") == "failed":
             self._bridge.attempts.remember(self._owner or "", response)
+            self._labels.failed = True
+        self._bridge.metrics.tokens(self._request.model, response)
         await self._store(response)
 
     async def _store(self, response: Json) -> None:
@@ -430,6 +448,7 @@ class _ResponseExchange:
             logger.exception("could not store a response")
 
     async def stream(self, send: Send) -> None:
+        started = time.monotonic()
         try:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
                 is_json = stream_body_kind(upstream.headers.get("content-type", "")) == "json"
@@ -438,7 +457,9 @@ class _ResponseExchange:
                 pipe = ResponseEvents(
                     self._translator(), self._request.tools.names, reasoning_text=self._request.reasoning_text
                 )
-                body = guarded_body(upstream.aiter_bytes(), self._bridge.config, lambda: pipe.finish_seen)
+                metrics = self._bridge.metrics
+                pieces = metrics.first_chunk(self._labels.upstream, upstream.aiter_bytes(), started)
+                body = guarded_body(pieces, self._bridge.config, lambda: pipe.finish_seen)
                 if is_json:
                     read = functools.partial(read_limited, body, self._bridge.config.max_upstream_bytes)
                     frames = json_body_frames(read, pipe, self._on_terminal)
@@ -469,12 +490,15 @@ class _ResponseExchange:
             self._bridge.log_error("response", error)
             await _send_json(send, error.status, error.body(), self._headers)
             return
+        self._bridge.metrics.tokens(self._request.model, response)
         await self._store(response)
         _log_outcome(response)
         await _send_json(send, 200, response, self._headers)
 
     async def _complete(self) -> Json:
+        started = time.monotonic()
         completion = await self._bridge.upstream.complete(self._payload, self._authorization)
+        self._bridge.metrics.upstream_answered(self._labels.upstream, started)
         if not isinstance(completion, dict):
             raise BridgeError(502, "upstream returned JSON that is not an object", kind="upstream_error")
         config = self._bridge.config
@@ -524,6 +548,8 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def _routes(bridge: _Bridge) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Route("/health", bridge.health, methods=["GET"])]
+    if bridge.metrics.enabled:
+        routes.append(Route("/metrics", bridge.metrics_text, methods=["GET"]))
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/responses", bridge.create_response, methods=["POST"]),
@@ -544,8 +570,13 @@ def create_app(
     ``probe_upstream``: at start-up, name the upstream and log what GET /models says (``serve`` does).
     """
     bridge = _Bridge(config, store, probe_upstream)
+    metrics = bridge.metrics
+    counted = []
+    if isinstance(metrics, PrometheusMetrics):
+        counted.append(Middleware(MetricsMiddleware, metrics=metrics))
     return Starlette(
         routes=_routes(bridge),
+        middleware=counted,
         lifespan=bridge.lifespan,
         exception_handlers={
             BridgeError: bridge.bridge_error,

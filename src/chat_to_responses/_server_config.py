@@ -91,6 +91,7 @@ class ServerConfig:
         header_timeout: seconds a new connection has to send its request headers; idle_timeout: seconds
             an idle keep-alive connection is kept; max_header_bytes: the largest request head;
             max_inbound_connections: connections served at once (uvicorn answers 503 above it).
+        metrics: serve ``GET /metrics`` (Prometheus text format; behind ``api_key`` when one is set).
     """
 
     upstream: str
@@ -124,6 +125,7 @@ class ServerConfig:
     idle_timeout: float = 5.0
     max_header_bytes: int = 32 * 1024
     max_inbound_connections: int = 512
+    metrics: bool = False
 
     def __post_init__(self) -> None:
         _check_upstream(self.upstream)

@@ -243,6 +243,11 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--read-timeout", type=float, default=600.0, metavar="SECONDS", help="longest upstream silence")
     add("--max-connections", type=int, default=1000, metavar="N", help="upstream connection pool size")
     _add_limit_arguments(parser)
+    add(
+        "--metrics",
+        action="store_true",
+        help="serve GET /metrics (Prometheus text format), behind the inbound key when one is set",
+    )
     add("--log-level", choices=("debug", "info", "warning", "error"), default="info", help="log verbosity")
 
 
@@ -317,6 +322,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         idle_timeout=args.idle_timeout,
         max_header_bytes=args.max_header_bytes,
         max_inbound_connections=args.max_inbound_connections,
+        metrics=args.metrics,
     )
 
 
@@ -330,6 +336,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         import starlette  # noqa: F401 - checked here for a clear message instead of a traceback
         import uvicorn  # noqa: F401
+
+        if config.metrics:
+            import prometheus_client  # noqa: F401
     except ModuleNotFoundError as exc:
         print(
             f"chat-to-responses serve: {exc.name} is missing; install the server extra: "
