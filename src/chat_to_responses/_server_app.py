@@ -66,9 +66,10 @@ from ._server_limits import (
 )
 from ._server_metrics import MetricsMiddleware, PrometheusMetrics, RequestLabels, open_metrics
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
+from ._server_routes import Router, UpstreamRoute
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
-from ._server_upstream import Upstream, missing_v1_hint
+from ._server_upstream import missing_v1_hint
 from ._server_ws import ResponsesWebSocket
 from ._translator import StreamTranslator
 
@@ -83,6 +84,7 @@ class Turn(NamedTuple):
     owner: str | None
     conversation: list[Any]
     payload: Json
+    route: UpstreamRoute  # the upstream that serves the request's model
 
 
 Work = Callable[[Send], Awaitable[None]]
@@ -167,18 +169,11 @@ class _Bridge:
         self._probe_at_startup = probe
         self._given_store = store
         self._store: ResponseStore | None = store
-        self._upstream: Upstream | None = None
+        self.router = Router(config)
         self._seen_notes: set[str] = set()
         self._slots = StreamSlots(config.max_streams, config.max_streams_per_client)
         self.attempts = FailedAttempts()  # what failed responses announced done, kept out of retries
         self.metrics = open_metrics(config.metrics)
-        self.upstream_name = "default"
-
-    @property
-    def upstream(self) -> Upstream:
-        if self._upstream is None:
-            raise RuntimeError("the server's lifespan has not started (run it under uvicorn or TestClient)")
-        return self._upstream
 
     @property
     def store(self) -> ResponseStore:
@@ -189,7 +184,7 @@ class _Bridge:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         config = self.config
-        self._upstream = Upstream(config)
+        self.router.open()
         if self._given_store is None:
             path = config.store_path or default_store_path()
             self._store = open_store(
@@ -204,32 +199,36 @@ class _Bridge:
             async with anyio.create_task_group() as group:
                 # In the background: an unreachable upstream must not delay start-up.
                 if self._probe_at_startup:
-                    logger.info("upstream: POST %s", config.chat_completions_url)
-                    group.start_soon(self._startup_probe)
+                    for route in self.router.routes:
+                        named = "" if self.router.single else f" {route.name}"
+                        logger.info("upstream%s: POST %s", named, route.config.chat_completions_url)
+                        group.start_soon(self._startup_probe, route)
                 yield
                 group.cancel_scope.cancel()
         finally:
             unredact()
-            await self._upstream.aclose()
+            await self.router.aclose()
             if self._given_store is None and self._store is not None:
                 await self._store.aclose()
 
-    async def _startup_probe(self) -> None:
+    async def _startup_probe(self, route: UpstreamRoute) -> None:
         try:
-            probe = await self.upstream.probe()
+            probe = await route.client.probe()
         except Exception:  # a diagnosis must never stop the server
-            logger.exception("could not probe the upstream %s", self.config.upstream)
+            logger.exception("could not probe the upstream %s", route.config.upstream)
             return
         logger.log(logging.INFO if probe.ok else logging.WARNING, "%s", probe.describe())
 
-    def log_error(self, where: str, error: BridgeError) -> None:
+    def log_error(self, where: str, error: BridgeError, upstream: str | None = None) -> None:
         """One line per error answer, with its cause; a 502/504 names the upstream it could not use."""
         cause = f"{error.code}: {error.message}" if error.code else error.message
-        if error.status == 404 and error.code != "response_not_found":  # the upstream's own 404
-            hint = missing_v1_hint(self.config.upstream)
+        if upstream is None and self.router.single:
+            upstream = self.config.upstream
+        if upstream and error.status == 404 and error.code not in ("response_not_found", "model_not_found"):
+            hint = missing_v1_hint(upstream)  # the upstream's own 404
             cause += f" ({hint})" if hint else ""
-        if error.status in (502, 504):
-            cause += f" (upstream {self.config.upstream})"
+        if upstream and error.status in (502, 504):
+            cause += f" (upstream {upstream})"
         level = logging.WARNING if error.status >= 500 else logging.INFO
         logger.log(level, "%s: %d %s", redact_ids(where), error.status, redact_ids(cause))
 
@@ -285,7 +284,7 @@ class _Bridge:
         """One turn, over HTTP or WebSocket: the validated request, its owner (``owner_of``), its whole
         conversation (``load`` finds the history ``previous_response_id`` names, among the owner's) and
         the upstream body. Image URLs are checked; without an owner nothing is stored unless allowed."""
-        parsed = parse_request(body, self.config)
+        parsed, route = self.parse(body)
         check_image_urls(parsed.input_items, self.config.image_url_schemes)
         owner = owner_of(authorization)
         # A retry after a failed response adds nothing from the failed attempt (_server_attempts).
@@ -294,17 +293,27 @@ class _Bridge:
         history = conversation[: len(conversation) - len(parsed.input_items)]
         if any(is_tools_item(item) for item in history):  # tools given earlier in the conversation
             input_items = parsed.input_items
-            parsed = parse_request(body, self.config, history)
+            parsed = parse_request(body, route.config, history)
             parsed.input_items = input_items
         if parsed.store and owner is None and not self.config.store_anonymous:
             parsed.store = parsed.template["store"] = False  # nobody to give it back to (store_anonymous)
             parsed.dropped.append("store (the request has no credential to own the stored response)")
-        return Turn(parsed, owner, conversation, chat_payload(parsed, conversation, self.config))
+        return Turn(parsed, owner, conversation, chat_payload(parsed, conversation, route.config), route)
+
+    def parse(self, body: Any) -> tuple[ResponsesRequest, UpstreamRoute]:
+        """The request, parsed with the options of the upstream that serves its model."""
+        parsed = parse_request(body, self.config)
+        route = self.router.route(parsed.model)
+        if route.config is not self.config:  # its own max_tokens field, reasoning effort policy…
+            parsed = parse_request(body, route.config)
+        return parsed, route
 
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
         body = await self.read_json(request)
-        parsed, owner, conversation, payload = await self.prepare(body, request.headers.get("authorization"))
+        parsed, owner, conversation, payload, route = await self.prepare(
+            body, request.headers.get("authorization")
+        )
         self.log_dropped(parsed.dropped)
         give_back = self.take_slot(owner, request)
         # No response id at INFO: an id is what reads a stored response (ids are at DEBUG).
@@ -317,9 +326,9 @@ class _Bridge:
             len(payload["messages"]),
         )
         labels = self.metrics.labels(request.scope)
-        labels.upstream = self.upstream_name
+        labels.upstream = route.name
         exchange = _ResponseExchange(
-            self, parsed, conversation, payload, request.headers.get("authorization"), owner, labels
+            self, route, parsed, conversation, payload, request.headers.get("authorization"), owner, labels
         )
         return _Exchange(exchange.stream if parsed.stream else exchange.complete, give_back)
 
@@ -361,7 +370,7 @@ class _Bridge:
 
     async def list_models(self, request: Request) -> Response:
         self.check_key(request)
-        upstream = await self.upstream.models(request.headers.get("authorization"))
+        upstream = await self.router.models(request.headers.get("authorization"))
         if not upstream.is_success:
             cause = upstream_http_error(upstream.status_code, upstream.content[:_HEADER_LIMIT]).message
             self.log_error(
@@ -374,9 +383,14 @@ class _Bridge:
         (503 when it gives none or an HTTP error)."""
         if request.query_params.get("upstream", "0").lower() in ("", "0", "false", "no"):
             return JSONResponse({"status": "ok"})
-        probe = await self.upstream.probe()
-        status = "ok" if probe.ok else "upstream_unavailable"
-        return JSONResponse({"status": status, "upstream": probe.as_json()}, 200 if probe.ok else 503)
+        probes = [await route.client.probe() for route in self.router.routes]
+        ok = all(probe.ok for probe in probes)
+        body: Json = {"status": "ok" if ok else "upstream_unavailable"}
+        if self.router.single:
+            body["upstream"] = probes[0].as_json()
+        else:  # several upstreams: each one's answer, by name
+            body["upstreams"] = {r.name: p.as_json() for r, p in zip(self.router.routes, probes, strict=True)}
+        return JSONResponse(body, 200 if ok else 503)
 
     async def metrics_text(self, request: Request) -> Response:
         """``GET /metrics`` (``--metrics``): behind the inbound key when one is set, like the API."""
@@ -386,12 +400,13 @@ class _Bridge:
 
     async def compact(self, request: Request) -> Response:
         self.check_key(request)
-        parsed = parse_request(compact_request_body(await self.read_json(request)), self.config)
+        parsed, route = self.parse(compact_request_body(await self.read_json(request)))
+        self.metrics.labels(request.scope).upstream = route.name
         check_image_urls(parsed.input_items, self.config.image_url_schemes)
         conversation = await self._conversation(parsed, owner_of(request.headers.get("authorization")))
-        payload = chat_payload(parsed, summary_request(conversation), self.config)
-        completion = await self.upstream.complete(payload, request.headers.get("authorization"))
-        resource = compaction_resource(completion, self.config)
+        payload = chat_payload(parsed, summary_request(conversation), route.config)
+        completion = await route.client.complete(payload, request.headers.get("authorization"))
+        resource = compaction_resource(completion, route.config)
         logger.info("compaction %s: model=%s items=%d", resource["id"], parsed.model, len(conversation))
         return JSONResponse(resource)
 
@@ -405,6 +420,7 @@ class _ResponseExchange:
     def __init__(
         self,
         bridge: _Bridge,
+        route: UpstreamRoute,
         request: ResponsesRequest,
         conversation: list[Any],
         payload: Json,
@@ -413,6 +429,8 @@ class _ResponseExchange:
         labels: RequestLabels | None = None,
     ) -> None:
         self._owner = owner
+        self.route = route
+        self.config = route.config  # the server's, with this upstream's URL, key and options
         self._labels = labels or RequestLabels()  # WebSocket turns: no HTTP request to label
         self._bridge = bridge
         self._request = request
@@ -422,7 +440,7 @@ class _ResponseExchange:
         self._headers = _dropped_header(request.dropped)
 
     def _translator(self) -> StreamTranslator:
-        config = self._bridge.config
+        config = self.config
         return StreamTranslator(
             response=self._request.template,
             reasoning=config.reasoning_output,
@@ -450,7 +468,7 @@ class _ResponseExchange:
     async def stream(self, send: Send) -> None:
         started = time.monotonic()
         try:
-            async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
+            async with self.route.client.stream(self._payload, self._authorization) as upstream:
                 is_json = stream_body_kind(upstream.headers.get("content-type", "")) == "json"
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
@@ -459,9 +477,9 @@ class _ResponseExchange:
                 )
                 metrics = self._bridge.metrics
                 pieces = metrics.first_chunk(self._labels.upstream, upstream.aiter_bytes(), started)
-                body = guarded_body(pieces, self._bridge.config, lambda: pipe.finish_seen)
+                body = guarded_body(pieces, self.config, lambda: pipe.finish_seen)
                 if is_json:
-                    read = functools.partial(read_limited, body, self._bridge.config.max_upstream_bytes)
+                    read = functools.partial(read_limited, body, self.config.max_upstream_bytes)
                     frames = json_body_frames(read, pipe, self._on_terminal)
                 else:
                     frames = sse_frames(body, pipe, self._on_terminal)
@@ -470,24 +488,25 @@ class _ResponseExchange:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 _log_outcome(pipe.response or {})
         except BridgeError as error:
-            self._bridge.log_error("response", error)  # no id: it is what reads a stored response
+            # no id: it is what reads a stored response
+            self._bridge.log_error("response", error, self.config.upstream)
             await _send_json(send, error.status, error.body(), self._headers)
 
     async def complete(self, send: Send) -> None:
         try:
-            with anyio.fail_after(self._bridge.config.stream_timeout):
+            with anyio.fail_after(self.config.stream_timeout):
                 response = await self._complete()
         except TimeoutError:
             error = BridgeError(
                 504,
-                f"upstream response took longer than {self._bridge.config.stream_timeout:g} s in all",
+                f"upstream response took longer than {self.config.stream_timeout:g} s in all",
                 kind="upstream_error",
                 code="timeout",
             )
             await _send_json(send, error.status, error.body(), self._headers)
             return
         except BridgeError as error:
-            self._bridge.log_error("response", error)
+            self._bridge.log_error("response", error, self.config.upstream)
             await _send_json(send, error.status, error.body(), self._headers)
             return
         self._bridge.metrics.tokens(self._request.model, response)
@@ -497,11 +516,11 @@ class _ResponseExchange:
 
     async def _complete(self) -> Json:
         started = time.monotonic()
-        completion = await self._bridge.upstream.complete(self._payload, self._authorization)
+        completion = await self.route.client.complete(self._payload, self._authorization)
         self._bridge.metrics.upstream_answered(self._labels.upstream, started)
         if not isinstance(completion, dict):
             raise BridgeError(502, "upstream returned JSON that is not an object", kind="upstream_error")
-        config = self._bridge.config
+        config = self.config
         response = completion_to_response_dict(
             completion,
             response=self._request.template,

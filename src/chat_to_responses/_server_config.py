@@ -7,7 +7,7 @@ are kept out of ``repr`` so a logged or printed config never shows them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -42,6 +42,47 @@ def _check_upstream(url: str) -> None:
         raise ValueError(f"upstream {url!r} has no host ({example})")
     if parts.query or parts.fragment:
         raise ValueError(f"upstream {url!r} must be a base URL, without '?' or '#' ({example})")
+
+
+@dataclass(frozen=True)
+class UpstreamSpec:
+    """One upstream of several (``serve --config FILE``): where it is, which models it serves, and the
+    per-upstream options; an option left ``None`` is the server's own (its ``serve`` flag or default).
+
+    ``models`` are exact names or ``fnmatch`` globs (``Qwen/*``, ``gpt-4.1-*``); a request's model goes to
+    the upstream with that exact name, else to the first upstream (in the file's order) with a matching glob.
+    """
+
+    name: str
+    base_url: str
+    models: tuple[str, ...]
+    api_key: str | None = field(default=None, repr=False)
+    max_tokens_field: MaxTokensField | None = None
+    reasoning_effort: EffortPolicy | None = None
+    think_tags: bool | None = None
+    require_finish_reason: bool | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("an upstream needs a name")
+        try:
+            _check_upstream(self.base_url)
+        except ValueError as exc:
+            raise ValueError(f"upstream {self.name!r}: {exc}") from None
+        if not self.models or not all(isinstance(m, str) and m for m in self.models):
+            raise ValueError(f"upstream {self.name!r}: models must be a non-empty list of names or globs")
+
+
+_OVERRIDES = (
+    "max_tokens_field",
+    "reasoning_effort",
+    "think_tags",
+    "require_finish_reason",
+    "connect_timeout",
+    "read_timeout",
+)
 
 
 @dataclass(frozen=True)
@@ -92,9 +133,11 @@ class ServerConfig:
             an idle keep-alive connection is kept; max_header_bytes: the largest request head;
             max_inbound_connections: connections served at once (uvicorn answers 503 above it).
         metrics: serve ``GET /metrics`` (Prometheus text format; behind ``api_key`` when one is set).
+        upstreams: several upstreams chosen by model (``serve --config FILE``), instead of ``upstream`` and
+            ``upstream_api_key``; the fields above are each one's defaults (see :class:`UpstreamSpec`).
     """
 
-    upstream: str
+    upstream: str = ""
     upstream_api_key: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     store: StoreKind = "sqlite"
@@ -126,10 +169,11 @@ class ServerConfig:
     max_header_bytes: int = 32 * 1024
     max_inbound_connections: int = 512
     metrics: bool = False
+    upstreams: tuple[UpstreamSpec, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_upstream(self.upstream)
-        if self.api_key and not self.upstream_api_key:
+        self._check_upstreams()
+        if self.api_key and not self.upstreams and not self.upstream_api_key:
             raise ValueError(
                 "an inbound api_key needs an upstream_api_key: without one the client's token is passed "
                 "through to the upstream, which checks it"
@@ -145,6 +189,27 @@ class ServerConfig:
         for name in ("finish_grace", "stream_timeout", "header_timeout", "idle_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
+
+    def _check_upstreams(self) -> None:
+        if not self.upstreams:
+            _check_upstream(self.upstream)
+            return
+        if self.upstream or self.upstream_api_key:
+            raise ValueError("give either one upstream (--upstream) or several (a config file), not both")
+        names = [spec.name for spec in self.upstreams]
+        if len(set(names)) != len(names):
+            raise ValueError(f"upstream names must be unique: {names}")
+        keyless = [spec.name for spec in self.upstreams if not spec.api_key]
+        if self.api_key and keyless:
+            raise ValueError(
+                f"an inbound api_key needs an upstream key for every upstream; none for {keyless}: without "
+                "one the client's token is passed through to the upstream, which checks it"
+            )
+
+    def for_upstream(self, spec: UpstreamSpec) -> ServerConfig:
+        """This config as a one-upstream config for ``spec``: its URL, key and options, the rest shared."""
+        options = {name: getattr(spec, name) for name in _OVERRIDES if getattr(spec, name) is not None}
+        return replace(self, upstream=spec.base_url, upstream_api_key=spec.api_key, upstreams=(), **options)
 
     @property
     def chat_completions_url(self) -> str:

@@ -37,6 +37,7 @@ from starlette.websockets import WebSocket
 from ._server_errors import BridgeError, invalid
 from ._server_limits import guarded_body, parse_json_body, read_limited, redact_ids, stream_body_kind
 from ._server_request import ResponsesRequest
+from ._server_routes import UpstreamRoute
 from ._server_store import StoredResponse
 from ._server_stream import ResponseEvents
 
@@ -122,7 +123,7 @@ class ResponsesWebSocket:
             body = _create_body(text)
             previous = body.get("previous_response_id")
             # as over HTTP: owner, image URLs, a failed attempt's leftovers, the owned history
-            parsed, owner, conversation, payload = await self._bridge.prepare(
+            parsed, owner, conversation, payload, route = await self._bridge.prepare(
                 body, self._authorization, self._conversation
             )
         except BridgeError as error:
@@ -133,9 +134,9 @@ class ResponsesWebSocket:
         self._bridge.log_dropped(parsed.dropped)
         generate = body.get("generate") is not False
         response = await (
-            self._stream(parsed, conversation, payload, owner)
+            self._stream(route, parsed, conversation, payload, owner)
             if generate
-            else self._warm(parsed, conversation, owner)
+            else self._warm(route, parsed, conversation, owner)
         )
         if response is not None and response.get("status") in _CONTINUABLE:
             self._latest = StoredResponse(response, conversation, owner)
@@ -154,12 +155,19 @@ class ResponsesWebSocket:
             self._latest = None
 
     async def _stream(
-        self, parsed: ResponsesRequest, conversation: list[Any], payload: Json, owner: str | None
+        self,
+        route: UpstreamRoute,
+        parsed: ResponsesRequest,
+        conversation: list[Any],
+        payload: Json,
+        owner: str | None,
     ) -> Json | None:
         """Run the turn against the upstream, sending each event; the terminal response, or ``None``."""
         from ._server_app import _ResponseExchange  # the HTTP exchange's translator and store, shared
 
-        exchange = _ResponseExchange(self._bridge, parsed, conversation, payload, self._authorization, owner)
+        exchange = _ResponseExchange(
+            self._bridge, route, parsed, conversation, payload, self._authorization, owner
+        )
         pipe = ResponseEvents(
             exchange._translator(), parsed.tools.names, reasoning_text=parsed.reasoning_text
         )
@@ -178,8 +186,8 @@ class ResponsesWebSocket:
 
     async def _run(self, payload: Json, pipe: ResponseEvents, exchange: _ResponseExchange) -> None:
         """The upstream answer through the same guards as over HTTP (kind, size, deadline, finish grace)."""
-        config = self._bridge.config
-        async with self._bridge.upstream.stream(payload, self._authorization) as upstream:
+        config = exchange.config
+        async with exchange.route.client.stream(payload, self._authorization) as upstream:
             is_json = stream_body_kind(upstream.headers.get("content-type", "")) == "json"
             body = guarded_body(upstream.aiter_bytes(), config, lambda: pipe.finish_seen)
             async with aclosing(body):
@@ -195,12 +203,14 @@ class ResponsesWebSocket:
                 await self._send(pipe, exchange, events)
 
     async def _warm(
-        self, parsed: ResponsesRequest, conversation: list[Any], owner: str | None
+        self, route: UpstreamRoute, parsed: ResponsesRequest, conversation: list[Any], owner: str | None
     ) -> Json | None:
         """``generate: false``: a response with no output and no upstream request, to chain from."""
         from ._server_app import _ResponseExchange
 
-        exchange = _ResponseExchange(self._bridge, parsed, conversation, {}, self._authorization, owner)
+        exchange = _ResponseExchange(
+            self._bridge, route, parsed, conversation, {}, self._authorization, owner
+        )
         pipe = ResponseEvents(exchange._translator(), parsed.tools.names)
         await self._send(pipe, exchange, pipe.end())
         return pipe.response

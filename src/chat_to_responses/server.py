@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 # Only what the core dependencies provide is imported here, so the CLI can list `serve` without the extra.
 from ._dist import install_command
-from ._server_config import ServerConfig, default_store_path
+from ._server_config import ServerConfig, UpstreamSpec, default_store_path
+from ._server_config_file import load_upstreams
 from ._server_request import DROPPED_HEADER
 from ._server_store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
 from ._server_tools import NAMESPACE_SEPARATOR
@@ -49,10 +50,12 @@ __all__ = [
     "SQLiteStore",
     "ServerConfig",
     "StoredResponse",
+    "UpstreamSpec",
     "add_serve_command",
     "config_from_args",
     "create_app",
     "default_store_path",
+    "load_upstreams",
     "main",
     "run_serve",
     "serve",
@@ -167,9 +170,16 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add(
         "--upstream",
-        required=True,
         metavar="URL",
-        help="Chat Completions base URL, usually ending in /v1, e.g. http://127.0.0.1:8000/v1 (required)",
+        help="Chat Completions base URL, usually ending in /v1, e.g. http://127.0.0.1:8000/v1 (no default: "
+        "this or --config is required)",
+    )
+    add(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML file of several upstreams chosen by model ([upstreams.NAME] tables: base_url, models, "
+        "api_key_env, per-upstream options); the other flags are their defaults (default: none)",
     )
     add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     add("--port", type=int, default=8080, help="port to bind")
@@ -288,11 +298,22 @@ def _env_key(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _upstreams(args: argparse.Namespace) -> tuple[UpstreamSpec, ...]:
+    config_file = getattr(args, "config", None)
+    if config_file is None and not args.upstream:
+        raise ValueError("give the upstream: --upstream URL, or --config FILE for several")
+    if config_file is not None and args.upstream:
+        raise ValueError("give either --upstream or --config, not both")
+    return () if config_file is None else load_upstreams(config_file)
+
+
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The :class:`ServerConfig` for parsed ``serve`` arguments (keys read from the environment)."""
+    upstreams = _upstreams(args)
     return ServerConfig(
-        upstream=args.upstream,
-        upstream_api_key=_env_key(args.upstream_api_key_env),
+        upstream=args.upstream or "",
+        upstreams=upstreams,
+        upstream_api_key=None if upstreams else _env_key(args.upstream_api_key_env),
         api_key=_env_key(args.api_key_env),
         store=args.store,
         store_path=args.store_path,
