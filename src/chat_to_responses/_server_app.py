@@ -207,6 +207,7 @@ class _Bridge:
                 group.cancel_scope.cancel()
         finally:
             unredact()
+            self.metrics.close()
             await self.router.aclose()
             if self._given_store is None and self._store is not None:
                 await self._store.aclose()

@@ -44,6 +44,21 @@ def _check_upstream(url: str) -> None:
         raise ValueError(f"upstream {url!r} must be a base URL, without '?' or '#' ({example})")
 
 
+LOG_FORMAT = "%(levelname)s:     %(name)s: %(message)s"
+WORKER_LOG_FORMAT = "%(levelname)s:     [%(process)d] %(name)s: %(message)s"  # the worker that logged it
+
+
+def check_workers(config: ServerConfig, workers: int) -> None:
+    """``serve --workers``: at least one, and a store the processes can share."""
+    if workers < 1:
+        raise ValueError("--workers must be >= 1")
+    if workers > 1 and config.store == "memory":
+        raise ValueError(
+            "--store memory is private to each process: with --workers above 1 use --store sqlite (one "
+            "file shared by the workers) or a redis:// store"
+        )
+
+
 @dataclass(frozen=True)
 class UpstreamSpec:
     """One upstream of several (``serve --config FILE``): where it is, which models it serves, and the

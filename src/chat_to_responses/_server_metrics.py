@@ -85,6 +85,10 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         raise RuntimeError("metrics are off")
 
+    def close(self) -> None:
+        """The app ends (a worker's live gauges stop counting)."""
+        return None
+
 
 class PrometheusMetrics(Metrics):
     """The metrics, in a registry of their own."""
@@ -160,6 +164,12 @@ class PrometheusMetrics(Metrics):
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def close(self) -> None:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 async def _timed_first(

@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 # Only what the core dependencies provide is imported here, so the CLI can list `serve` without the extra.
 from ._dist import install_command
-from ._server_config import ServerConfig, UpstreamSpec, default_store_path
+from ._server_config import (
+    LOG_FORMAT,
+    WORKER_LOG_FORMAT,
+    ServerConfig,
+    UpstreamSpec,
+    check_workers,
+    default_store_path,
+)
 from ._server_config_file import load_upstreams
 from ._server_request import DROPPED_HEADER
 from ._server_store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
@@ -87,14 +94,21 @@ def create_app(
 
 
 def serve(
-    config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info"
+    config: ServerConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    log_level: str = "info",
+    workers: int = 1,
 ) -> None:
-    """Run the server under uvicorn until interrupted (Ctrl-C / SIGTERM).
+    """Run the server under uvicorn until interrupted (Ctrl-C / SIGTERM), in ``workers`` processes.
 
     At start-up the upstream is named and probed (``GET {upstream}/models``, in the background): the log
-    says whether it answers. Raises ``OSError`` when ``host:port`` cannot be listened on (port in use).
+    says whether it answers. Raises ``OSError`` when ``host:port`` cannot be listened on (port in use),
+    ``ValueError`` for a store the workers cannot share (``memory``).
     """
-    _run(config, _listen(host, port), host=host, port=port, log_level=log_level)
+    check_workers(config, workers)
+    _run(config, _listen(host, port), host=host, port=port, log_level=log_level, workers=workers)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -112,13 +126,20 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run(config: ServerConfig, sock: socket.socket, *, host: str, port: int, log_level: str) -> None:
+def _run(
+    config: ServerConfig, sock: socket.socket, *, host: str, port: int, log_level: str, workers: int = 1
+) -> None:
     import uvicorn
 
     if not _is_loopback(host) and not config.api_key:
         logger.warning(
             "listening on %s without an inbound key: anyone who can reach it can use the upstream", host
         )
+    if workers > 1:
+        from ._server_workers import run_workers
+
+        run_workers(config, sock, workers=workers, host=host, port=port, log_level=log_level)
+        return
     app = create_app(config, probe_upstream=True)
     from ._server_limits import uvicorn_options
 
@@ -183,6 +204,13 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     add("--port", type=int, default=8080, help="port to bind")
+    add(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes on the one port (one per core; they share the sqlite or redis store)",
+    )
     add(
         "--upstream-api-key-env",
         default=UPSTREAM_KEY_ENV,
@@ -351,6 +379,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run ``serve`` for parsed arguments; the exit status (2 for a bad configuration)."""
     try:
         config = config_from_args(args)
+        check_workers(config, args.workers)
     except ValueError as exc:
         print(f"chat-to-responses serve: {exc}", file=sys.stderr)
         return 2
@@ -372,10 +401,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"chat-to-responses serve: {_listen_error(args.host, args.port, exc)}", file=sys.stderr)
         return 1
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    log_format = WORKER_LOG_FORMAT if args.workers > 1 else LOG_FORMAT
+    logging.basicConfig(level=args.log_level.upper(), format=log_format)
     if args.log_level != "debug":  # httpx logs every upstream request at INFO: our own line says more
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    _run(config, sock, host=args.host, port=args.port, log_level=args.log_level)
+    _run(config, sock, host=args.host, port=args.port, log_level=args.log_level, workers=args.workers)
     return 0
 
 
