@@ -11,6 +11,7 @@ by ``|``: a turn's text shows whether the whole chain reached the upstream. `run
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from fake_upstream import StreamTurn, fixture, retext
 
@@ -64,6 +66,34 @@ def bridge_process(args: Sequence[str], log: Path, env: dict[str, str] | None = 
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``redis-server`` on 127.0.0.1 (a free port, nothing saved to disk): its URL and process."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run does)")
+    port = free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                        conn.sendall(b"PING\r\n")
+                        if conn.recv(64).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0", process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def user_inputs(body: dict[str, Any]) -> list[str]:

@@ -26,13 +26,14 @@ The stored response is written before the terminal event goes out, so a client m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -67,7 +68,7 @@ from ._server_limits import (
 from ._server_metrics import MetricsMiddleware, PrometheusMetrics, RequestLabels, open_metrics
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
 from ._server_routes import Router, UpstreamRoute
-from ._server_store import ResponseStore, StoredResponse, open_store
+from ._server_store import ResponseStore, StoredResponse, StoreUnavailableError, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
 from ._server_upstream import missing_v1_hint
 from ._server_ws import ResponsesWebSocket
@@ -145,6 +146,21 @@ class _Exchange(Response):
                     group.cancel_scope.cancel()
         finally:
             self._done()
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store that cannot be reached is a 503 for the request that needs it (others go on)."""
+    try:
+        yield
+    except StoreUnavailableError as exc:
+        raise BridgeError(
+            503,
+            "The response store is unavailable; try again later (requests that do not read a stored "
+            "response are still served).",
+            kind="server_error",
+            code="store_unavailable",
+        ) from exc
 
 
 def _error_response(error: BridgeError) -> JSONResponse:
@@ -340,7 +356,8 @@ class _Bridge:
 
     async def _owned(self, response_id: str, owner: str | None, param: str | None = None) -> StoredResponse:
         """The stored response, when ``owner`` owns it; else the 404 of an unknown id (nothing to probe)."""
-        stored = await self.store.get(response_id)
+        with _store_errors():
+            stored = await self.store.get(response_id)
         found = stored is not None and hmac.compare_digest(stored.owner or "", owner or "")
         found = found and (owner is not None or self.config.store_anonymous)
         self.metrics.store_lookup(found)
@@ -365,7 +382,9 @@ class _Bridge:
         self.check_key(request)
         response_id = request.path_params["response_id"]
         await self._owned(response_id, owner_of(request.headers.get("authorization")))
-        if not await self.store.delete(response_id):
+        with _store_errors():
+            deleted = await self.store.delete(response_id)
+        if not deleted:
             raise not_found(response_id)
         return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 

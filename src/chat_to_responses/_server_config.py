@@ -13,9 +13,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ._history import ReasoningContentMode
+from ._server_store import REDIS_SCHEMES
 from ._translator import ReasoningMode
 
 StoreKind = Literal["sqlite", "memory", "none"]
+STORE_KINDS = ("sqlite", "memory", "none")
 EffortPolicy = Literal["pass", "drop"]
 MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
 
@@ -112,7 +114,8 @@ class ServerConfig:
         api_key: the key clients must send (``Authorization: Bearer …``); needs ``upstream_api_key``, since
             otherwise the client's token is the upstream's key and the upstream checks it.
         store: where responses are kept for ``previous_response_id`` and ``GET /v1/responses/{id}``:
-            an SQLite file (default), process memory, or nowhere.
+            an SQLite file (default), process memory, nowhere, or a Redis-protocol server
+            (``redis://HOST:PORT/DB``, ``rediss://`` for TLS), which several bridge processes share.
         store_path: the SQLite file (default :func:`default_store_path`).
         store_ttl: seconds a stored response lives after its last use; store_max_entries: how many are
             kept (least recently used ones go first; one that others continue from stays while they do).
@@ -155,7 +158,7 @@ class ServerConfig:
     upstream: str = ""
     upstream_api_key: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
-    store: StoreKind = "sqlite"
+    store: StoreKind | str = "sqlite"
     store_path: Path | None = None
     store_ttl: float = 7 * 24 * 3600.0
     store_max_entries: int = 5000
@@ -188,6 +191,10 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         self._check_upstreams()
+        if self.store not in STORE_KINDS and not self.store.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                f"store must be sqlite, memory, none or a redis://HOST:PORT/DB URL, not {self.store!r}"
+            )
         if self.api_key and not self.upstreams and not self.upstream_api_key:
             raise ValueError(
                 "an inbound api_key needs an upstream_api_key: without one the client's token is passed "

@@ -40,6 +40,7 @@ Json = dict[str, Any]
 Clock = Callable[[], float]
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class StoredResponse:
     @property
     def output(self) -> list[Any]:
         return list(self.response.get("output") or [])
+
+
+class StoreUnavailableError(Exception):
+    """The store cannot be reached (a Redis that is down): the server answers 503 to what needs it."""
 
 
 class ResponseStore(ABC):
@@ -423,7 +428,11 @@ class SQLiteStore(ResponseStore):
 
 
 def open_store(kind: str, path: Path, *, max_entries: int, ttl: float, max_bytes: int) -> ResponseStore:
-    """The store a server config names (``sqlite``, ``memory`` or ``none``)."""
+    """The store a server config names (``sqlite``, ``memory``, ``none`` or a ``redis://`` URL)."""
+    if kind.startswith(REDIS_SCHEMES):
+        from ._server_store_redis import RedisStore
+
+        return RedisStore(kind, max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)
     if kind == "memory":
         return MemoryStore(max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)
     if kind == "none":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -43,7 +44,7 @@ from ._server_config import (
 )
 from ._server_config_file import load_upstreams
 from ._server_request import DROPPED_HEADER
-from ._server_store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
+from ._server_store import REDIS_SCHEMES, MemoryStore, ResponseStore, SQLiteStore, StoredResponse
 from ._server_tools import NAMESPACE_SEPARATOR
 
 if TYPE_CHECKING:
@@ -226,9 +227,10 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--store",
-        choices=("sqlite", "memory", "none"),
         default="sqlite",
-        help="where responses are kept for previous_response_id",
+        metavar="{sqlite,memory,none,redis://HOST:PORT/DB}",
+        help="where responses are kept for previous_response_id; a Redis URL is shared by replicas "
+        "(password in the URL: redis://:PASSWORD@HOST:PORT/DB)",
     )
     add("--store-path", type=Path, metavar="PATH", help=f"SQLite file (default {default_store_path()})")
     add(
@@ -375,6 +377,19 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     )
 
 
+def _missing_module(config: ServerConfig) -> tuple[str, str] | None:
+    """(module, extra) when a module the config needs is not installed: a clear message, not a traceback."""
+    needed = [("starlette", "server"), ("uvicorn", "server")]
+    if config.metrics:
+        needed.append(("prometheus_client", "server"))
+    if config.store.startswith(REDIS_SCHEMES):
+        needed.append(("redis", "redis"))
+    for module, extra in needed:
+        if importlib.util.find_spec(module) is None:
+            return module, extra
+    return None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Run ``serve`` for parsed arguments; the exit status (2 for a bad configuration)."""
     try:
@@ -383,16 +398,12 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"chat-to-responses serve: {exc}", file=sys.stderr)
         return 2
-    try:
-        import starlette  # noqa: F401 - checked here for a clear message instead of a traceback
-        import uvicorn  # noqa: F401
-
-        if config.metrics:
-            import prometheus_client  # noqa: F401
-    except ModuleNotFoundError as exc:
+    missing = _missing_module(config)
+    if missing is not None:
+        name, extra = missing
         print(
-            f"chat-to-responses serve: {exc.name} is missing; install the server extra: "
-            f"{install_command('server')}",
+            f"chat-to-responses serve: {name} is missing; install the {extra} extra: "
+            f"{install_command(extra)}",
             file=sys.stderr,
         )
         return 2
