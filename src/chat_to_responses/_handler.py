@@ -51,6 +51,10 @@ def _members_by_type(union: Any) -> dict[str, type[BaseModel]]:
     return {literal: cls for literal, cls in classes.items() if literal not in shared}
 
 
+# openai-agents' own handle_stream keywords (their meaning: ``_agents_stream``).
+_AGENTS_KEYWORDS: Final = frozenset(
+    {"strict_feature_validation", "preserve_raw_usage", "raise_on_length_truncation", "require_finish_reason"}
+)
 _EVENT_CLASSES: Final = _members_by_type(ResponseStreamEvent)
 _ITEM_CLASSES: Final = _members_by_type(ResponseOutputItem)
 _PART_CLASSES: Final = _members_by_type(ResponseContentPartAddedEvent.model_fields["part"].annotation)
@@ -179,7 +183,11 @@ class ChatCmplStreamHandler:
 
         ``response`` is the template (agents passes a placeholder response); ``model`` fills in its model.
         An exception from ``stream`` ends the events with ``response.failed`` and is not re-raised, so the
-        consumer always sees a terminal event. Other keyword arguments are handler options.
+        consumer always sees a terminal event. Other keyword arguments are handler options, or agents'
+        own (``strict_feature_validation``, ``preserve_raw_usage``, ``raise_on_length_truncation``,
+        ``require_finish_reason``): with any of those, the stream ends as agents' handler ends it
+        (``_agents_stream``: a ``length`` / ``content_filter`` cut completes with the text received, agents'
+        exceptions where agents raises), for agents' models and ``ChatCmplModel``.
         """
         template: dict[str, Any] = {}
         if isinstance(response, Response):
@@ -188,7 +196,25 @@ class ChatCmplStreamHandler:
             template = dict(response)
         if model and not template.get("model"):
             template["model"] = model
-        return cls(response=template, **options)._drive_async(stream)
+        agents_options = {k: options.pop(k) for k in list(options) if k in _AGENTS_KEYWORDS}
+        handler = cls(response=template, **options)
+        if not agents_options:
+            return handler._drive_async(stream)
+        from . import _agents_stream
+
+        endings = _agents_stream.AgentsEndings(
+            response, handler._core, choice_index=options.get("choice_index", 0), **agents_options
+        )
+        return _agents_stream.drive(handler._core, endings, stream, to_event_model)
+
+    @staticmethod
+    def buffer_tool_call_stream(stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        """openai-agents' opt-in pre-buffer (``buffer_streamed_tool_calls``): function-call fragments come
+        as one chunk of whole calls after the stream (needs openai-agents). The handler does not need it:
+        it never announces a call done before its arguments are whole."""
+        from ._agents_stream import buffer_tool_call_stream
+
+        return buffer_tool_call_stream(stream)
 
     async def _drive_async(self, chunks: AsyncIterable[Any]) -> AsyncIterator[ResponseStreamEvent]:
         """The one async generator between the chunks and the consumer (``handle_stream`` and

@@ -1,0 +1,331 @@
+"""openai-agents' contract for ``ChatCmplStreamHandler.handle_stream``: what agents' own models expect.
+
+openai-agents' models (``OpenAIChatCompletionsModel``, ``LitellmModel``, ``AnyLLMModel``) and our
+``ChatCmplModel`` call ``handle_stream`` with agents' keywords. The events are still the core's (unique
+ids, every ``*.done``, arrival order); this layer adds what agents' Runner and converters read around them:
+
+- **Endings, as agents' handler ends them.** The Runner raises on ``response.incomplete``, and agents
+  returns a truncated answer instead: ``length`` / ``content_filter`` end ``response.completed`` with the
+  text received. ``raise_on_length_truncation``: a ``length`` ending with nothing visible (no text, refusal
+  or call) raises ``ModelBehaviorError``. A ``content_filter`` ending with nothing visible gets agents'
+  refusal text. ``require_finish_reason`` (agents sets it for api.openai.com): a stream that ends without a
+  ``finish_reason`` raises ``ModelBehaviorError``. Before raising, the placeholder response gets the usage
+  (or is counted as a request), as agents' handler does, so the caller can record it.
+- **Audio output** is not supported by agents: ``AgentsException``, not an empty answer.
+- ``strict_feature_validation``: several choices (or custom tool calls) raise ``UserError`` instead of a
+  logged warning.
+- The terminal ``Response`` carries the placeholder's ``_request_id``, the raw usage snapshot
+  (``preserve_raw_usage``) and, without usage, agents' mark that one request was made.
+
+Imported only when agents' keywords are used (openai-agents is installed then).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import Any, Final
+
+from agents.exceptions import AgentsException, ModelBehaviorError, UserError
+from openai.types.chat import ChatCompletionChunk
+from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta, ChoiceDeltaToolCall
+from openai.types.responses import Response, ResponseStreamEvent, ResponseUsage
+
+from . import _chunks as c
+from ._translator import Event, StreamTranslator
+
+logger = logging.getLogger("chat_to_responses.agents")
+
+CONTENT_FILTER_REFUSAL: Final = "Response withheld by the provider's content filter."
+_CUT: Final = frozenset({"length", "max_tokens", "content_filter", "safety", "recitation"})
+_LENGTH: Final = frozenset({"length", "max_tokens"})
+AGENTS_KEYWORDS: Final = frozenset(
+    {"strict_feature_validation", "preserve_raw_usage", "raise_on_length_truncation", "require_finish_reason"}
+)
+
+try:  # private helpers of openai-agents: the Runner reads what they set
+    from agents.usage import _attach_raw_usage_snapshot, _mark_request_completed_without_usage
+except ImportError:  # pragma: no cover - depends on the openai-agents version
+    _attach_raw_usage_snapshot = None  # type: ignore[assignment]
+    _mark_request_completed_without_usage = None  # type: ignore[assignment]
+
+
+class AgentsEndings:
+    """Sans-IO: chunks in (``chunk``), core events through (``events``), ``end()`` before the core's
+    ``finish()``. Raises agents' exceptions where agents' handler raises."""
+
+    def __init__(
+        self,
+        placeholder: Any,
+        core: StreamTranslator,
+        *,
+        choice_index: int = 0,
+        strict_feature_validation: bool = False,
+        preserve_raw_usage: bool = False,
+        raise_on_length_truncation: bool = False,
+        require_finish_reason: bool = False,
+    ) -> None:
+        self._placeholder = placeholder
+        self._core = core
+        self._choice = choice_index
+        self._strict = strict_feature_validation
+        self._raw_usage_wanted = preserve_raw_usage
+        self._raise_on_length = raise_on_length_truncation
+        self._require_finish = require_finish_reason
+        self._finish_reason: str | None = None
+        self._usage: Any = None
+        self._visible = False
+        self._warned_choices = False
+
+    # ------------------------------------------------------------------ chunks
+
+    def chunk(self, chunk: Any) -> Any:
+        """The chunk to feed the core: a cut (``length``/``content_filter``) finishes as ``stop`` there."""
+        fields = c.fields_of(chunk)
+        usage = fields.get("usage")
+        if usage is not None:
+            self._usage = usage
+        choices = fields.get("choices")
+        if not isinstance(choices, list) or not choices:
+            return chunk
+        if len(choices) > 1 or any(c.fields_of(ch).get("index", 0) != self._choice for ch in choices):
+            self._other_choices()
+        for position, choice in enumerate(choices):
+            choice_fields = c.fields_of(choice)
+            if choice_fields.get("index", 0) != self._choice:
+                continue
+            delta = c.fields_of(choice_fields.get("delta"))
+            if delta.get("audio"):
+                raise AgentsException("Audio is not currently supported")
+            if self._strict and _has_custom_call(delta.get("tool_calls")):
+                raise UserError("Custom tool calls are not supported by the Chat Completions converter")
+            reason = choice_fields.get("finish_reason")
+            if isinstance(reason, str) and self._finish_reason is None:
+                self._finish_reason = reason
+                if reason in _CUT:
+                    return _with_finish(chunk, position, "stop")
+        return chunk
+
+    def _other_choices(self) -> None:
+        message = (
+            "Chat Completions streaming with multiple choices or nonzero choice indexes is not fully "
+            f"supported; only choice index {self._choice} can be processed."
+        )
+        if self._strict:
+            raise UserError(message)
+        if not self._warned_choices:
+            self._warned_choices = True
+            logger.warning("%s Ignoring the other choices; enable strict feature validation to raise.", message)
+
+    # ------------------------------------------------------------------ events
+
+    def events(self, events: list[Event]) -> list[Event]:
+        for event in events:
+            kind = event["type"]
+            if kind in ("response.output_text.delta", "response.refusal.delta"):
+                self._visible = self._visible or bool(event.get("delta"))
+            elif kind == "response.output_item.added" and event["item"].get("type") == "function_call":
+                self._visible = True
+        return events
+
+    def end(self) -> list[Any]:
+        """At the end of the chunks, before the core's ``finish()``: raises, or gives chunks to feed first."""
+        reason = self._finish_reason
+        if self._require_finish and reason is None:
+            self._keep_usage_on_placeholder()
+            raise ModelBehaviorError("Chat Completions stream ended before receiving a finish_reason for choice 0.")
+        if reason in _LENGTH and self._raise_on_length and not self._visible:
+            self._keep_usage_on_placeholder()
+            raise ModelBehaviorError(
+                "Chat Completions stream terminated with finish_reason='length' "
+                "but produced no assistant text, tool call, or refusal."
+            )
+        if reason in _CUT and reason not in _LENGTH and not self._visible:
+            return [{"choices": [{"index": self._choice, "delta": {"refusal": CONTENT_FILTER_REFUSAL}}]}]
+        return []
+
+    def _keep_usage_on_placeholder(self) -> None:
+        if not isinstance(self._placeholder, Response):
+            return
+        usage = c._read_usage(self._usage, None) if self._usage is not None else None
+        if usage is not None:
+            self._placeholder.usage = ResponseUsage.model_validate(usage)
+        elif _mark_request_completed_without_usage is not None:
+            _mark_request_completed_without_usage(self._placeholder)
+        if self._raw_usage_wanted and self._usage is not None and _attach_raw_usage_snapshot is not None:
+            _attach_raw_usage_snapshot(self._placeholder, self._usage)
+
+    def terminal(self, response: Response) -> None:
+        """What agents' Runner reads off the terminal response, besides its fields."""
+        request_id = getattr(self._placeholder, "_request_id", None)
+        if request_id is not None:
+            response._request_id = request_id
+        if self._raw_usage_wanted and _attach_raw_usage_snapshot is not None:
+            _attach_raw_usage_snapshot(response, self._usage)
+        if response.usage is None and _mark_request_completed_without_usage is not None:
+            _mark_request_completed_without_usage(response)
+
+
+def _has_custom_call(tool_calls: Any) -> bool:
+    return isinstance(tool_calls, list) and any(c.fields_of(call).get("type") == "custom" for call in tool_calls)
+
+
+def _with_finish(chunk: Any, position: int, reason: str) -> Any:
+    """A copy of ``chunk`` whose choice at ``position`` finishes with ``reason`` (the input is not changed)."""
+    if isinstance(chunk, Mapping):
+        choices = list(chunk["choices"])
+        choices[position] = {**choices[position], "finish_reason": reason}
+        return {**chunk, "choices": choices}
+    choices = list(chunk.choices)
+    choices[position] = choices[position].model_copy(update={"finish_reason": reason})
+    return chunk.model_copy(update={"choices": choices})
+
+
+# ---------------------------------------------------------------------------------------------- buffering
+
+
+async def buffer_tool_call_stream(stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    """agents' opt-in pre-buffer (``buffer_streamed_tool_calls``): function-call fragments of choice 0 are
+    held back and come as one chunk of whole calls after the stream; everything else passes as it came
+    (a finishing choice with its delta emptied). Custom tool calls and dict chunks are not buffered."""
+    buffer = _CallBuffer()
+    last: Any = None
+    async for chunk in stream:
+        last = chunk
+        out = buffer.strip(chunk)
+        if out is not None:
+            yield out
+    if last is not None and buffer.calls:
+        yield buffer.chunk_of_calls(last)
+
+
+class _CallBuffer:
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+        self._passthrough: set[int] = set()
+        self._saw_passthrough_call = False
+
+    def strip(self, chunk: Any) -> Any:
+        """The chunk without its bufferable fragments; ``None`` when nothing of it is left to pass."""
+        if not isinstance(chunk, ChatCompletionChunk) or not chunk.choices:
+            return chunk
+        kept: list[Choice] = []
+        for choice in chunk.choices:
+            if choice.index != 0:
+                self._saw_passthrough_call |= bool(choice.delta and choice.delta.tool_calls)
+                kept.append(choice)
+                continue
+            delta = choice.delta
+            if delta is not None and delta.tool_calls:
+                rest = [call for call in delta.tool_calls if not self._hold(call)]
+                delta = delta.model_copy(update={"tool_calls": rest or None})
+                choice = choice.model_copy(update={"delta": delta})
+            if _has_output(choice.delta):
+                kept.append(choice)
+            elif choice.finish_reason is not None:
+                if choice.finish_reason == "tool_calls" and not self.calls and not self._saw_passthrough_call:
+                    raise ModelBehaviorError(
+                        "Chat Completions stream finished with finish_reason='tool_calls' but did not "
+                        "include any streamed tool call deltas."
+                    )
+                kept.append(choice.model_copy(update={"delta": ChoiceDelta()}))
+        if not kept and chunk.usage is None:
+            return None
+        return chunk.model_copy(update={"choices": kept})
+
+    def _hold(self, call: ChoiceDeltaToolCall) -> bool:
+        if call.index in self._passthrough or getattr(call, "type", None) not in (None, "function"):
+            self._passthrough.add(call.index)
+            self._saw_passthrough_call = True
+            return False
+        held = self.calls.setdefault(call.index, {"index": call.index, "arguments": []})
+        if call.id:
+            held["id"] = call.id
+        if call.function is not None:
+            if call.function.name:
+                held["name"] = call.function.name
+            if call.function.arguments:
+                held["arguments"].append(call.function.arguments)
+        for key in ("provider_specific_fields", "extra_content"):
+            value = getattr(call, key, None)
+            if isinstance(value, dict):
+                held[key] = _merged(held.get(key), value)
+        return True
+
+    def chunk_of_calls(self, template: ChatCompletionChunk) -> ChatCompletionChunk:
+        calls = []
+        for index, held in sorted(self.calls.items()):
+            if not held.get("id") or not held.get("name"):
+                missing = "tool call id" if not held.get("id") else "function name"
+                raise ModelBehaviorError(f"Buffered Chat Completions tool call stream ended without a {missing}.")
+            call = ChoiceDeltaToolCall.model_validate(
+                {
+                    "index": index,
+                    "id": held["id"],
+                    "type": "function",
+                    "function": {"name": held["name"], "arguments": "".join(held["arguments"])},
+                }
+            )
+            for key in ("provider_specific_fields", "extra_content"):
+                if key in held:
+                    setattr(call, key, held[key])
+            calls.append(call)
+        choice = Choice(index=0, delta=ChoiceDelta(tool_calls=calls), finish_reason=None)
+        return template.model_copy(update={"choices": [choice], "usage": None})
+
+
+def _has_output(delta: ChoiceDelta | None) -> bool:
+    if delta is None:
+        return False
+    if delta.content is not None or delta.tool_calls:
+        return True
+    fields = c.fields_of(delta)
+    return any(
+        fields.get(key)
+        for key in ("refusal", "reasoning_content", "reasoning", "thinking_blocks", "annotations", "audio")
+    )
+
+
+def _merged(current: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
+    """Provider metadata of several fragments: nested objects merge, and an empty one erases nothing."""
+    merged = dict(current or {})
+    for key, value in incoming.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        elif not (isinstance(value, dict) and not value and key in merged):
+            merged[key] = value
+    return merged
+
+
+async def drive(
+    core: StreamTranslator, endings: AgentsEndings, chunks: AsyncIterable[Any], to_model: Any
+) -> AsyncIterator[ResponseStreamEvent]:
+    """``handle_stream`` under agents' contract: the core's events, agents' endings."""
+    try:
+        async for chunk in chunks:
+            for wire_event in endings.events(core.feed(endings.chunk(chunk))):
+                yield _typed(wire_event, endings, to_model)
+            if core.done:
+                return
+    except (AgentsException, UserError):
+        raise
+    except Exception as exc:
+        for wire_event in core.finish(error=exc):
+            yield _typed(wire_event, endings, to_model)
+        return
+    for extra in endings.end():
+        for wire_event in endings.events(core.feed(extra)):
+            yield _typed(wire_event, endings, to_model)
+    for wire_event in core.finish():
+        yield _typed(wire_event, endings, to_model)
+
+
+def _typed(wire_event: Event, endings: AgentsEndings, to_model: Any) -> ResponseStreamEvent:
+    event = to_model(wire_event)
+    response = getattr(event, "response", None)
+    if isinstance(response, Response) and event.type in _TERMINAL_TYPES:
+        endings.terminal(response)
+    return event  # type: ignore[no-any-return]
+
+
+_TERMINAL_TYPES: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
