@@ -9,6 +9,7 @@ a stream and a completion of the same answer give the same output items.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from agents import (
     ModelResponse,
     ModelSettings,
     ModelTracing,
+    OpenAIChatCompletionsModel,
     SpanError,
     TResponseInputItem,
     Usage,
@@ -30,13 +32,15 @@ from agents import (
 )
 from agents.items import TResponseStreamEvent
 from agents.models.chatcmpl_converter import Converter
+from agents.models.chatcmpl_helpers import ChatCmplHelpers
 from agents.models.default_models import get_default_model
+from agents.models.reasoning_content_replay import ShouldReplayReasoningContent
 from agents.tool import Tool
 from openai import AsyncOpenAI
 from openai.types.responses import Response, ResponseUsage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from ._completion import completion_to_response
+from ._agents_stream import complete_as_agents
 from ._handler import ChatCmplStreamHandler
 from ._history import ReasoningContentMode, items_to_messages
 from ._ids import IdFactory
@@ -49,29 +53,28 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("chat_to_responses.agents")
 
-# Private helpers of openai-agents, used only when present: none of them is needed for a correct run.
-# - retry advice for openai errors (retry-after headers, replay safety), as OpenAIChatCompletionsModel gives;
-# - whether the Runner retries itself (then the client must not retry too);
-# - counting a stream that reported no usage as one request (the Runner counts zero otherwise).
+# Retry advice for openai errors (retry-after headers, replay safety), as OpenAIChatCompletionsModel gives:
+# a private helper of openai-agents, used only when present.
 _RetryAdvice = Callable[["ModelRetryAdviceRequest"], "ModelRetryAdvice | None"]
 _retry_advice: _RetryAdvice | None
-_runner_retries: Callable[[], bool] | None
-_mark_without_usage: Callable[[Any], None] | None
 try:
     from agents.models._openai_retry import get_openai_retry_advice as _retry_advice
 except ImportError:  # pragma: no cover - depends on the openai-agents version
     _retry_advice = None
-try:
-    from agents.models._retry_runtime import should_disable_provider_managed_retries as _runner_retries
-except ImportError:  # pragma: no cover
-    _runner_retries = None
-try:
-    from agents.usage import _mark_request_completed_without_usage as _mark_without_usage
-except ImportError:  # pragma: no cover
-    _mark_without_usage = None
 
 _TERMINAL: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
-_OPTIONS: Final = frozenset({"ids", "reasoning", "think_tags", "reasoning_content", "include_usage"})
+_OPTIONS: Final = frozenset(
+    {
+        "ids",
+        "reasoning",
+        "think_tags",
+        "reasoning_content",
+        "include_usage",
+        "should_replay_reasoning_content",
+        "strict_feature_validation",
+        "buffer_streamed_tool_calls",
+    }
+)
 
 
 class ChatCmplResponseError(ModelBehaviorError):
@@ -148,11 +151,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class ChatCmplModel(Model):
+class ChatCmplModel(OpenAIChatCompletionsModel):
     """An openai-agents ``Model`` over any Chat Completions upstream, through chat-to-responses.
 
+    A subclass of openai-agents' ``OpenAIChatCompletionsModel``, so everything agents and users know of
+    that class holds: its constructor options with their meaning, ``isinstance`` checks in the Runner,
+    and its hooks (tests patch ``_fetch_response``; ``_get_client`` drops client retries when the Runner
+    retries). What differs is what crosses the wire: the request is built by the shared history
+    conversion, and every answer, streamed or not, goes through the core translator.
+
     ``model`` is the upstream's model name; ``openai_client`` an ``AsyncOpenAI`` pointed at it (its
-    ``base_url``, key, retries and timeouts are used as they are). Options:
+    ``base_url``, key, retries and timeouts are used as they are). agents' options:
+
+    - ``should_replay_reasoning_content``: agents' hook deciding, per reasoning item, whether it goes back
+      as ``reasoning_content``; when given it replaces ``reasoning_content`` below.
+    - ``strict_feature_validation``: what agents only warns about (several choices, ``prompt``,
+      ``previous_response_id``, custom tool calls…) raises ``UserError``.
+    - ``buffer_streamed_tool_calls``: tool calls arrive whole, after the stream (agents' pre-buffer).
+
+    Our options (keyword only):
 
     - ``ids``: id factory for responses and items (random by default; ``SequentialIds()`` in tests).
     - ``reasoning``: raw reasoning as a reasoning ``"summary"`` (default, what agents displays) or as
@@ -168,6 +185,9 @@ class ChatCmplModel(Model):
         self,
         model: str,
         openai_client: AsyncOpenAI,
+        should_replay_reasoning_content: ShouldReplayReasoningContent | None = None,
+        strict_feature_validation: bool = False,
+        buffer_streamed_tool_calls: bool = False,
         *,
         ids: IdFactory | None = None,
         reasoning: ReasoningMode = "summary",
@@ -181,15 +201,22 @@ class ChatCmplModel(Model):
             raise ValueError(
                 f"reasoning_content must be 'tool_turns', 'always' or 'never', not {reasoning_content!r}"
             )
-        self.model = model
-        self._client = openai_client
+        super().__init__(
+            model,
+            openai_client,
+            should_replay_reasoning_content=should_replay_reasoning_content,
+            strict_feature_validation=strict_feature_validation,
+            buffer_streamed_tool_calls=buffer_streamed_tool_calls,
+        )
         self._handler_options: dict[str, Any] = {"ids": ids, "reasoning": reasoning, "think_tags": think_tags}
         self._reasoning_content: ReasoningContentMode = reasoning_content
         self._include_usage = include_usage
-        self._warned: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._client.base_url)!r})"
+        return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._base_url())!r})"
+
+    def _base_url(self) -> Any:
+        return getattr(self._client, "base_url", None)
 
     # ------------------------------------------------------------------------------------ Model API
 
@@ -202,19 +229,37 @@ class ChatCmplModel(Model):
         output_schema: AgentOutputSchemaBase | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
-        *,
         previous_response_id: str | None = None,
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
-        kwargs, template = self.build_request(
-            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=False
-        )
-        with self._span(model_settings, tracing, kwargs) as span:
+        with self._span(model_settings, tracing) as span:
             try:
-                completion = await self._create(kwargs)
-                response = completion_to_response(completion, response=template, **self._handler_options)
+                completion = await self._fetch_response(
+                    system_instructions,
+                    input,
+                    model_settings,
+                    tools,
+                    output_schema,
+                    handoffs,
+                    span,
+                    tracing,
+                    stream=False,
+                    prompt=None,
+                )
+                if not getattr(completion, "choices", None):
+                    error = getattr(completion, "error", None)
+                    raise ModelBehaviorError(
+                        "ChatCompletion response has no choices (possible provider error payload)"
+                        + (f": {error}" if error is not None else "")
+                    )
+                response = complete_as_agents(
+                    completion,
+                    self._template(model_settings, tools, handoffs, system_instructions),
+                    strict_feature_validation=self._strict_feature_validation,
+                    **self._handler_options,
+                )
                 usage = usage_from_response(response.usage)
                 self._record(span, response, usage, tracing)
                 if response.status != "completed":
@@ -226,10 +271,10 @@ class ChatCmplModel(Model):
         return ModelResponse(
             output=list(response.output),
             usage=usage,
-            response_id=response.id,
+            response_id=None,  # as OpenAIChatCompletionsModel: no server-side response to refer to
             request_id=getattr(completion, "_request_id", None),
             raw_usage=(
-                raw_usage.model_dump(mode="json", exclude_unset=True)
+                raw_usage.model_dump(mode="json", by_alias=True, exclude_unset=True)
                 if model_settings.preserve_raw_usage is True and hasattr(raw_usage, "model_dump")
                 else None
             ),
@@ -244,32 +289,54 @@ class ChatCmplModel(Model):
         output_schema: AgentOutputSchemaBase | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
-        *,
         previous_response_id: str | None = None,
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
-        kwargs, template = self.build_request(
-            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=True
-        )
         terminal: Response | None = None
-        with self._span(model_settings, tracing, kwargs) as span:
+        with self._span(model_settings, tracing) as span:
             try:
-                stream = await self._create(kwargs)
-                headers = getattr(getattr(stream, "response", None), "headers", None)
-                request_id = headers.get("x-request-id") if headers is not None else None
+                placeholder, stream = await self._fetch_response(
+                    system_instructions,
+                    input,
+                    model_settings,
+                    tools,
+                    output_schema,
+                    handoffs,
+                    span,
+                    tracing,
+                    stream=True,
+                    prompt=None,
+                )
+                self._attach_stream_request_id(placeholder, stream)
+                source = (
+                    ChatCmplStreamHandler.buffer_tool_call_stream(stream)
+                    if self._buffer_streamed_tool_calls
+                    else stream
+                )
                 try:
                     async for event in ChatCmplStreamHandler.handle_stream(
-                        template, stream, **self._handler_options
+                        placeholder,
+                        source,
+                        model=str(self.model),
+                        strict_feature_validation=self._strict_feature_validation,
+                        raise_on_length_truncation=True,
+                        require_finish_reason=ChatCmplHelpers.is_openai(self._client),
+                        preserve_raw_usage=model_settings.preserve_raw_usage is True,
+                        **self._handler_options,
                     ):
                         if event.type in _TERMINAL:
                             terminal = cast(Response, cast(Any, event).response)
-                            self._on_terminal(span, terminal, request_id, tracing)
+                            self._on_terminal(span, terminal, tracing)
                         yield event
+                except ModelBehaviorError:
+                    # agents' endings put the usage on the placeholder before raising: keep it on the span
+                    self._record(span, placeholder, usage_from_response(placeholder.usage), tracing)
+                    raise
                 finally:
                     with anyio.CancelScope(shield=True):
-                        await stream.close()
+                        await self._maybe_aclose_async_iterator(stream)
             except Exception as exc:
                 self._record_error(span, exc, tracing)
                 raise
@@ -280,6 +347,56 @@ class ChatCmplModel(Model):
         return _retry_advice(request) if _retry_advice is not None else None
 
     # ------------------------------------------------------------------------------------ request
+
+    async def _fetch_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        span: Span[GenerationSpanData],
+        tracing: ModelTracing,
+        stream: bool = False,
+        prompt: ResponsePromptParam | None = None,
+    ) -> Any:
+        """agents' hook, same signature and results: a ``ChatCompletion``, or ``(placeholder Response,
+        chunk stream)`` when ``stream``. Tests (agents' and users') patch it to replay canned answers."""
+        self._handle_unsupported_prompt(prompt)
+        self._handle_unsupported_reasoning_settings(model_settings)
+        self._validate_official_openai_input_content_types(input)
+        kwargs, template = self.build_request(
+            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=stream
+        )
+        if tracing.include_data():
+            span.span_data.input = kwargs["messages"]
+        result = await self._get_client().chat.completions.create(**kwargs)
+        if not stream:
+            return result
+        # Not a resp_ id: the handler gives the response its own.
+        placeholder = Response.model_validate(
+            {
+                "id": "pending",
+                "created_at": time.time(),
+                "object": "response",
+                "output": [],
+                "parallel_tool_calls": True,
+                **template,
+            }
+        )
+        return placeholder, result
+
+    def _template(
+        self,
+        settings: ModelSettings,
+        tools: list[Tool],
+        handoffs: list[Handoff],
+        system_instructions: str | None,
+    ) -> dict[str, Any]:
+        chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
+        chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]
+        return _response_template(str(self.model), system_instructions, chat_tools, settings)
 
     def build_request(
         self,
@@ -327,7 +444,7 @@ class ChatCmplModel(Model):
             "top_logprobs": settings.top_logprobs,
             "prompt_cache_retention": settings.prompt_cache_retention,
             "prompt_cache_options": settings.prompt_cache_options,
-            "extra_headers": settings.extra_headers,
+            "extra_headers": self._merge_headers(settings),
             "extra_query": settings.extra_query,
             "extra_body": settings.extra_body,
         }
@@ -345,26 +462,7 @@ class ChatCmplModel(Model):
         if duplicates:
             raise TypeError(f"chat.completions.create() got multiple values for {', '.join(duplicates)}")
         kwargs.update(settings.extra_args or {})
-        template: dict[str, Any] = {
-            "model": self.model,
-            "instructions": system_instructions,
-            "tools": [_responses_tool(t) for t in chat_tools],
-            "tool_choice": _responses_tool_choice(settings.tool_choice),
-            "temperature": settings.temperature,
-            "top_p": settings.top_p,
-            "max_output_tokens": settings.max_tokens,
-        }
-        if settings.parallel_tool_calls is not None:
-            template["parallel_tool_calls"] = settings.parallel_tool_calls
-        if effort is not None:
-            template["reasoning"] = {"effort": effort}
-        return kwargs, template
-
-    async def _create(self, kwargs: dict[str, Any]) -> Any:
-        client = self._client
-        if _runner_retries is not None and _runner_retries():
-            client = client.with_options(max_retries=0)  # the Runner retries: do not retry twice
-        return await client.chat.completions.create(**kwargs)
+        return kwargs, _response_template(str(self.model), system_instructions, chat_tools, settings)
 
     def _check_unsupported(
         self,
@@ -372,42 +470,20 @@ class ChatCmplModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> None:
-        """Server-side state and stored prompts do not exist on Chat Completions: warned once, ignored."""
-        for name, value in (
-            ("previous_response_id", previous_response_id),
-            ("conversation_id", conversation_id),
-            ("prompt", prompt),
-        ):
-            if value is not None and name not in self._warned:
-                self._warned.add(name)
-                logger.warning(
-                    "ChatCmplModel ignores %s: Chat Completions is stateless and the Runner sends the whole "
-                    "history (do not combine it with previous_response_id / conversation_id).",
-                    name,
-                )
+        """Server-side state and stored prompts do not exist on Chat Completions: warned once and ignored,
+        or ``UserError`` with ``strict_feature_validation`` (agents' own checks)."""
+        self._handle_unsupported_server_managed_conversation_state(
+            previous_response_id=previous_response_id, conversation_id=conversation_id
+        )
+        self._handle_unsupported_prompt(prompt)
 
     # ------------------------------------------------------------------------------------ tracing
 
-    def _span(
-        self, settings: ModelSettings, tracing: ModelTracing, kwargs: Mapping[str, Any]
-    ) -> Span[GenerationSpanData]:
-        config = {**settings.to_traceable_dict(), "base_url": _sanitized_url(self._client.base_url)}
-        span = generation_span(model=self.model, model_config=config, disabled=tracing.is_disabled())
-        if tracing.include_data():
-            span.span_data.input = kwargs["messages"]
-        return span
+    def _span(self, settings: ModelSettings, tracing: ModelTracing) -> Span[GenerationSpanData]:
+        config = {**settings.to_traceable_dict(), "base_url": _sanitized_url(self._base_url())}
+        return generation_span(model=str(self.model), model_config=config, disabled=tracing.is_disabled())
 
-    def _on_terminal(
-        self,
-        span: Span[GenerationSpanData],
-        response: Response,
-        request_id: str | None,
-        tracing: ModelTracing,
-    ) -> None:
-        if request_id is not None:
-            response._request_id = request_id  # what the Runner puts in ModelResponse.request_id
-        if response.status == "completed" and response.usage is None and _mark_without_usage is not None:
-            _mark_without_usage(response)  # the request happened: count it, without inventing tokens
+    def _on_terminal(self, span: Span[GenerationSpanData], response: Response, tracing: ModelTracing) -> None:
         if response.status != "completed":  # now: the Runner raises at this event and reads no further
             self._record_error(span, ChatCmplResponseError(response), tracing)
         self._record(span, response, usage_from_response(response.usage), tracing)
@@ -433,6 +509,27 @@ class ChatCmplModel(Model):
         if tracing.include_data():
             data["error"] = str(exc)
         span.set_error(SpanError(message="Error calling the Chat Completions model", data=data))
+
+
+def _response_template(
+    model: str, instructions: str | None, chat_tools: list[dict[str, Any]], settings: ModelSettings
+) -> dict[str, Any]:
+    """The Responses fields every event of one call echoes."""
+    template: dict[str, Any] = {
+        "model": model,
+        "instructions": instructions,
+        "tools": [_responses_tool(t) for t in chat_tools],
+        "tool_choice": _responses_tool_choice(settings.tool_choice),
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_output_tokens": settings.max_tokens,
+    }
+    if settings.parallel_tool_calls is not None:
+        template["parallel_tool_calls"] = settings.parallel_tool_calls
+    effort = settings.reasoning.effort if settings.reasoning is not None else None
+    if effort is not None:
+        template["reasoning"] = {"effort": effort}
+    return template
 
 
 class ChatCmplProvider(ModelProvider):

@@ -32,6 +32,7 @@ from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta, ChoiceD
 from openai.types.responses import Response, ResponseStreamEvent, ResponseUsage
 
 from . import _chunks as c
+from ._completion import completion_to_chunk
 from ._translator import Event, StreamTranslator
 
 logger = logging.getLogger("chat_to_responses.agents")
@@ -115,7 +116,9 @@ class AgentsEndings:
             raise UserError(message)
         if not self._warned_choices:
             self._warned_choices = True
-            logger.warning("%s Ignoring the other choices; enable strict feature validation to raise.", message)
+            logger.warning(
+                "%s Ignoring the other choices; enable strict feature validation to raise.", message
+            )
 
     # ------------------------------------------------------------------ events
 
@@ -133,7 +136,9 @@ class AgentsEndings:
         reason = self._finish_reason
         if self._require_finish and reason is None:
             self._keep_usage_on_placeholder()
-            raise ModelBehaviorError("Chat Completions stream ended before receiving a finish_reason for choice 0.")
+            raise ModelBehaviorError(
+                "Chat Completions stream ended before receiving a finish_reason for choice 0."
+            )
         if reason in _LENGTH and self._raise_on_length and not self._visible:
             self._keep_usage_on_placeholder()
             raise ModelBehaviorError(
@@ -167,7 +172,9 @@ class AgentsEndings:
 
 
 def _has_custom_call(tool_calls: Any) -> bool:
-    return isinstance(tool_calls, list) and any(c.fields_of(call).get("type") == "custom" for call in tool_calls)
+    return isinstance(tool_calls, list) and any(
+        c.fields_of(call).get("type") == "custom" for call in tool_calls
+    )
 
 
 def _with_finish(chunk: Any, position: int, reason: str) -> Any:
@@ -257,7 +264,9 @@ class _CallBuffer:
         for index, held in sorted(self.calls.items()):
             if not held.get("id") or not held.get("name"):
                 missing = "tool call id" if not held.get("id") else "function name"
-                raise ModelBehaviorError(f"Buffered Chat Completions tool call stream ended without a {missing}.")
+                raise ModelBehaviorError(
+                    f"Buffered Chat Completions tool call stream ended without a {missing}."
+                )
             call = ChoiceDeltaToolCall.model_validate(
                 {
                     "index": index,
@@ -329,3 +338,19 @@ def _typed(wire_event: Event, endings: AgentsEndings, to_model: Any) -> Response
 
 
 _TERMINAL_TYPES: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def complete_as_agents(
+    completion: Any, template: Mapping[str, Any], *, strict_feature_validation: bool = False, **options: Any
+) -> Response:
+    """A non-streamed completion as the ``Response`` agents' contract gives (the same endings as a stream
+    of it: a cut answer completes with its text, a ``length`` cut with nothing visible raises)."""
+    core = StreamTranslator(response=template, **options)
+    endings = AgentsEndings(
+        None, core, strict_feature_validation=strict_feature_validation, raise_on_length_truncation=True
+    )
+    endings.events(core.feed(endings.chunk(completion_to_chunk(completion))))
+    for extra in endings.end():
+        endings.events(core.feed(extra))
+    events = core.finish() or [{"response": None}]
+    return Response.model_validate(events[-1]["response"])
