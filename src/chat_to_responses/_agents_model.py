@@ -25,22 +25,23 @@ from agents import (
     ModelSettings,
     ModelTracing,
     OpenAIChatCompletionsModel,
-    SpanError,
     TResponseInputItem,
     Usage,
     generation_span,
 )
 from agents.items import TResponseStreamEvent
+from agents.models._trace import model_config_for_trace, populate_generation_span
 from agents.models.chatcmpl_converter import Converter
 from agents.models.chatcmpl_helpers import ChatCmplHelpers
 from agents.models.default_models import get_default_model
 from agents.models.reasoning_content_replay import ShouldReplayReasoningContent
 from agents.tool import Tool
+from agents.util._error_tracing import model_span_errors
 from openai import AsyncOpenAI
 from openai.types.responses import Response, ResponseUsage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from ._agents_stream import complete_as_agents
+from ._agents_stream import complete_as_agents, response_usage
 from ._handler import ChatCmplStreamHandler
 from ._history import ReasoningContentMode, items_to_messages
 from ._ids import IdFactory
@@ -234,40 +235,41 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
-        with self._span(model_settings, tracing) as span:
-            try:
-                completion = await self._fetch_response(
-                    system_instructions,
-                    input,
-                    model_settings,
-                    tools,
-                    output_schema,
-                    handoffs,
-                    span,
-                    tracing,
-                    stream=False,
-                    prompt=None,
+        with (
+            self._span(model_settings, tracing) as span,
+            self._errors(span, tracing, "Error getting response"),
+        ):
+            completion = await self._fetch_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                span,
+                tracing,
+                stream=False,
+                prompt=None,
+            )
+            if not getattr(completion, "choices", None):
+                error = getattr(completion, "error", None)
+                raise ModelBehaviorError(
+                    "ChatCompletion response has no choices (possible provider error payload)"
+                    + (f": {error}" if error is not None else "")
                 )
-                if not getattr(completion, "choices", None):
-                    error = getattr(completion, "error", None)
-                    raise ModelBehaviorError(
-                        "ChatCompletion response has no choices (possible provider error payload)"
-                        + (f": {error}" if error is not None else "")
-                    )
-                response = complete_as_agents(
-                    completion,
-                    self._template(model_settings, tools, handoffs, system_instructions),
-                    strict_feature_validation=self._strict_feature_validation,
-                    **self._handler_options,
-                )
-                usage = usage_from_response(response.usage)
-                self._record(span, response, usage, tracing)
-                if response.status != "completed":
-                    raise ChatCmplResponseError(response)
-            except Exception as exc:
-                self._record_error(span, exc, tracing)
-                raise
-        raw_usage: Any = getattr(completion, "usage", None)
+            raw_usage: Any = getattr(completion, "usage", None)
+            usage = usage_from_response(response_usage(raw_usage))
+            _record_usage(span, usage)  # before anything raises: the request was made
+            response = complete_as_agents(
+                completion,
+                self._template(model_settings, tools, handoffs, system_instructions),
+                strict_feature_validation=self._strict_feature_validation,
+                **self._handler_options,
+            )
+            if tracing.include_data():
+                span.span_data.output = [item.model_dump() for item in response.output]
+            if response.status != "completed":
+                raise ChatCmplResponseError(response)
         return ModelResponse(
             output=list(response.output),
             usage=usage,
@@ -295,53 +297,53 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
     ) -> AsyncIterator[TResponseStreamEvent]:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
         terminal: Response | None = None
-        with self._span(model_settings, tracing) as span:
+        with (
+            self._span(model_settings, tracing) as span,
+            self._errors(span, tracing, "Error streaming response"),
+        ):
+            placeholder, stream = await self._fetch_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                span,
+                tracing,
+                stream=True,
+                prompt=None,
+            )
+            self._attach_stream_request_id(placeholder, stream)
+            source = (
+                ChatCmplStreamHandler.buffer_tool_call_stream(stream)
+                if self._buffer_streamed_tool_calls
+                else stream
+            )
             try:
-                placeholder, stream = await self._fetch_response(
-                    system_instructions,
-                    input,
-                    model_settings,
-                    tools,
-                    output_schema,
-                    handoffs,
-                    span,
-                    tracing,
-                    stream=True,
-                    prompt=None,
-                )
-                self._attach_stream_request_id(placeholder, stream)
-                source = (
-                    ChatCmplStreamHandler.buffer_tool_call_stream(stream)
-                    if self._buffer_streamed_tool_calls
-                    else stream
-                )
-                try:
-                    async for event in ChatCmplStreamHandler.handle_stream(
-                        placeholder,
-                        source,
-                        model=str(self.model),
-                        strict_feature_validation=self._strict_feature_validation,
-                        raise_on_length_truncation=True,
-                        require_finish_reason=ChatCmplHelpers.is_openai(self._client),
-                        preserve_raw_usage=model_settings.preserve_raw_usage is True,
-                        **self._handler_options,
-                    ):
-                        if event.type in _TERMINAL:
-                            terminal = cast(Response, cast(Any, event).response)
-                            self._on_terminal(span, terminal, tracing)
-                        yield event
-                except ModelBehaviorError:
-                    # agents' endings put the usage on the placeholder before raising: keep it on the span
-                    self._record(span, placeholder, usage_from_response(placeholder.usage), tracing)
-                    raise
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await self._maybe_aclose_async_iterator(stream)
-            except Exception as exc:
-                self._record_error(span, exc, tracing)
+                async for event in ChatCmplStreamHandler.handle_stream(
+                    placeholder,
+                    source,
+                    model=str(self.model),
+                    strict_feature_validation=self._strict_feature_validation,
+                    raise_on_length_truncation=True,
+                    require_finish_reason=ChatCmplHelpers.is_openai(self._client),
+                    preserve_raw_usage=model_settings.preserve_raw_usage is True,
+                    **self._handler_options,
+                ):
+                    if event.type in _TERMINAL:
+                        # On the span now: a consumer that stops at the terminal event never resumes us.
+                        terminal = cast(Response, cast(Any, event).response)
+                        populate_generation_span(span, terminal, tracing)
+                    yield event
+            except ModelBehaviorError:
+                # agents' endings put the usage on the placeholder before raising: keep it on the span
+                populate_generation_span(span, placeholder, tracing)
                 raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._maybe_aclose_async_iterator(stream)
             if terminal is not None and terminal.status != "completed":
-                raise ChatCmplResponseError(terminal)  # already on the span (_on_terminal)
+                raise ChatCmplResponseError(terminal)
 
     def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
         return _retry_advice(request) if _retry_advice is not None else None
@@ -480,35 +482,24 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
     # ------------------------------------------------------------------------------------ tracing
 
     def _span(self, settings: ModelSettings, tracing: ModelTracing) -> Span[GenerationSpanData]:
-        config = {**settings.to_traceable_dict(), "base_url": _sanitized_url(self._base_url())}
+        config = model_config_for_trace(settings, tracing, base_url=self._base_url())
         return generation_span(model=str(self.model), model_config=config, disabled=tracing.is_disabled())
 
-    def _on_terminal(self, span: Span[GenerationSpanData], response: Response, tracing: ModelTracing) -> None:
-        if response.status != "completed":  # now: the Runner raises at this event and reads no further
-            self._record_error(span, ChatCmplResponseError(response), tracing)
-        self._record(span, response, usage_from_response(response.usage), tracing)
-
     @staticmethod
-    def _record(
-        span: Span[GenerationSpanData], response: Response, usage: Usage, tracing: ModelTracing
-    ) -> None:
-        if tracing.include_data():
-            span.span_data.output = [response.model_dump(mode="json", exclude_none=True)]
-        span.span_data.usage = {
-            "requests": usage.requests,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens,
-            "input_tokens_details": usage.input_tokens_details.model_dump(),
-            "output_tokens_details": usage.output_tokens_details.model_dump(),
-        }
+    def _errors(span: Span[GenerationSpanData], tracing: ModelTracing, message: str) -> Any:
+        """agents' recording of a failed call on its span (the exception is re-raised as it is)."""
+        return model_span_errors(span, message=message, trace_include_sensitive_data=tracing.include_data())
 
-    @staticmethod
-    def _record_error(span: Span[GenerationSpanData], exc: Exception, tracing: ModelTracing) -> None:
-        data: dict[str, Any] = {"error_type": type(exc).__name__}
-        if tracing.include_data():
-            data["error"] = str(exc)
-        span.set_error(SpanError(message="Error calling the Chat Completions model", data=data))
+
+def _record_usage(span: Span[GenerationSpanData], usage: Usage) -> None:
+    span.span_data.usage = {
+        "requests": usage.requests,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "input_tokens_details": usage.input_tokens_details.model_dump(),
+        "output_tokens_details": usage.output_tokens_details.model_dump(),
+    }
 
 
 def _response_template(

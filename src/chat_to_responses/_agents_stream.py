@@ -152,9 +152,9 @@ class AgentsEndings:
     def _keep_usage_on_placeholder(self) -> None:
         if not isinstance(self._placeholder, Response):
             return
-        usage = c._read_usage(self._usage, None) if self._usage is not None else None
+        usage = response_usage(self._usage)
         if usage is not None:
-            self._placeholder.usage = ResponseUsage.model_validate(usage)
+            self._placeholder.usage = usage
         elif _mark_request_completed_without_usage is not None:
             _mark_request_completed_without_usage(self._placeholder)
         if self._raw_usage_wanted and self._usage is not None and _attach_raw_usage_snapshot is not None:
@@ -169,6 +169,12 @@ class AgentsEndings:
             _attach_raw_usage_snapshot(response, self._usage)
         if response.usage is None and _mark_request_completed_without_usage is not None:
             _mark_request_completed_without_usage(response)
+
+
+def response_usage(chat_usage: Any) -> ResponseUsage | None:
+    """A chat ``usage`` object as Responses usage (the core's mapping); ``None`` without one."""
+    usage = c._read_usage(chat_usage, None) if chat_usage is not None else None
+    return ResponseUsage.model_validate(usage) if usage is not None else None
 
 
 def _has_custom_call(tool_calls: Any) -> bool:
