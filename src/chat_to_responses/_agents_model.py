@@ -27,6 +27,7 @@ from agents import (
     OpenAIChatCompletionsModel,
     TResponseInputItem,
     Usage,
+    UserError,
     generation_span,
 )
 from agents.items import TResponseStreamEvent
@@ -37,13 +38,13 @@ from agents.models.default_models import get_default_model
 from agents.models.reasoning_content_replay import ShouldReplayReasoningContent
 from agents.tool import Tool
 from agents.util._error_tracing import model_span_errors
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, omit
 from openai.types.responses import Response, ResponseUsage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
 from ._agents_stream import complete_as_agents, response_usage
 from ._handler import ChatCmplStreamHandler
-from ._history import ReasoningContentMode, items_to_messages
+from ._history import ReasoningContentMode, UnpairedOutputError, items_to_messages
 from ._ids import IdFactory
 from ._translator import ReasoningMode
 
@@ -64,6 +65,26 @@ except ImportError:  # pragma: no cover - depends on the openai-agents version
     _retry_advice = None
 
 _TERMINAL: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_CREATE_KEYWORDS: Final = (
+    "tools",
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_tokens",
+    "tool_choice",
+    "response_format",
+    "parallel_tool_calls",
+    "stream",
+    "stream_options",
+    "store",
+    "reasoning_effort",
+    "verbosity",
+    "top_logprobs",
+    "prompt_cache_retention",
+    "prompt_cache_options",
+    "metadata",
+)
 _OPTIONS: Final = frozenset(
     {
         "ids",
@@ -412,13 +433,20 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         stream: bool,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(chat.completions.create keyword arguments, Responses template)`` for one model call."""
-        messages = items_to_messages(
-            input,
-            instructions=system_instructions,
-            reasoning_content=self._reasoning_content,
-            # The Runner records a response's calls, then their outputs: a call after an output is a new turn.
-            calls_after_outputs="new_turn",
-        )
+        try:
+            messages = items_to_messages(
+                input,
+                instructions=system_instructions,
+                reasoning_content=self._reasoning_content,
+                # The Runner records a response's calls, then their outputs: a later call starts a new turn.
+                calls_after_outputs="new_turn",
+                unpaired_outputs="raise",
+            )
+        except UnpairedOutputError as exc:
+            raise UserError(
+                "Unpaired function outputs cannot be sent to Chat Completions: a tool message must answer a "
+                f"call of the conversation ({exc}). Use a Responses model for server-managed tool context."
+            ) from exc
         chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
         chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]
         settings = model_settings
@@ -441,7 +469,6 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             "max_tokens": settings.max_tokens,
             "reasoning_effort": effort,
             "verbosity": settings.verbosity,
-            "store": settings.store,
             "metadata": settings.metadata,
             "top_logprobs": settings.top_logprobs,
             "prompt_cache_retention": settings.prompt_cache_retention,
@@ -460,7 +487,14 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             )
             if include_usage is not None:
                 kwargs["stream_options"] = {"include_usage": include_usage}
-        duplicates = sorted(set(settings.extra_args or {}) & set(kwargs))
+        store = ChatCmplHelpers.get_store_param(self._client, settings)  # as agents: True for api.openai.com
+        if store is not None:
+            kwargs["store"] = store
+        # Every parameter agents names, `omit` when unset: the same keywords as OpenAIChatCompletionsModel
+        # (tests and wrappers inspect them), the same request on the wire.
+        for key in _CREATE_KEYWORDS:
+            kwargs.setdefault(key, omit)
+        duplicates = sorted(k for k in settings.extra_args or {} if k in kwargs and kwargs[k] is not omit)
         if duplicates:
             raise TypeError(f"chat.completions.create() got multiple values for {', '.join(duplicates)}")
         kwargs.update(settings.extra_args or {})

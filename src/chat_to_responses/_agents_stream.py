@@ -184,7 +184,7 @@ def _has_custom_call(tool_calls: Any) -> bool:
 
 
 def _with_finish(chunk: Any, position: int, reason: str) -> Any:
-    """A copy of ``chunk`` whose choice at ``position`` finishes with ``reason`` (the input is not changed)."""
+    """A copy of ``chunk`` whose choice at ``position`` finishes with ``reason`` (the input is unchanged)."""
     if isinstance(chunk, Mapping):
         choices = list(chunk["choices"])
         choices[position] = {**choices[position], "finish_reason": reason}

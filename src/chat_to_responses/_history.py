@@ -83,6 +83,10 @@ _CHAT_IMAGE_DETAIL = frozenset({"auto", "low", "high"})
 _GEMINI_FORMAT = "google-gemini-v1"
 
 
+class UnpairedOutputError(ValueError):
+    """A tool output that names no call (``items_to_messages(..., unpaired_outputs="raise")``)."""
+
+
 # ---------------------------------------------------------------------------------------------- helpers
 
 
@@ -329,8 +333,15 @@ def _kind(item: Json) -> str | None:
 class _Grouper:
     """First pass: system texts apart, and the conversation as user messages, turns and tool outputs."""
 
-    def __init__(self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "same_turn") -> None:
+    def __init__(
+        self,
+        notes: list[str],
+        calls_after_outputs: CallsAfterOutputs = "same_turn",
+        *,
+        unpaired: str = "drop",
+    ) -> None:
         self.notes = notes
+        self.unpaired = unpaired
         self.calls_join_answered_turn = calls_after_outputs == "same_turn"
         self.system: list[str] = []
         self.blocks: list[_Block] = []
@@ -393,6 +404,10 @@ class _Grouper:
     def _tool_output(self, item: Json) -> None:
         call_id = _str(item.get("call_id"))
         if not call_id:
+            if self.unpaired == "raise":
+                raise UnpairedOutputError(
+                    f"function_call_output without call_id: {_output_text(item.get('output'))!r:.100}"
+                )
             self.notes.append("function_call_output without call_id")
             return
         self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"))))
@@ -528,6 +543,7 @@ def items_to_messages(
     reasoning_content: ReasoningContentMode = "tool_turns",
     dropped: list[str] | None = None,
     calls_after_outputs: CallsAfterOutputs = "same_turn",
+    unpaired_outputs: Literal["drop", "raise"] = "drop",
 ) -> list[Json]:
     """Responses input / output items (or a ``str`` input) → Chat Completions ``messages``.
 
@@ -535,12 +551,14 @@ def items_to_messages(
     tool items, foreign ``encrypted_content``, unsupported parts). Raises ``ValueError`` only when ``items``
     is neither a ``str`` nor a ``list`` / ``tuple``, or for an unknown ``reasoning_content`` mode.
     ``calls_after_outputs`` says which history convention the caller follows (see :data:`CallsAfterOutputs`).
+    ``unpaired_outputs="raise"``: a ``function_call_output`` without ``call_id`` (no chat ``tool`` message can
+    say which call it answers) raises :class:`UnpairedOutputError` instead of being dropped.
     """
     _check_mode(reasoning_content)
     notes = dropped if dropped is not None else []
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
-    grouper = _Grouper(notes, calls_after_outputs)
+    grouper = _Grouper(notes, calls_after_outputs, unpaired=unpaired_outputs)
     for raw in _check_input(items, "items"):
         grouper.add(raw)
     messages = _emit(grouper.blocks, reasoning_content, notes)
