@@ -272,11 +272,9 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                 stream=False,
                 prompt=None,
             )
-            if not getattr(completion, "choices", None):
-                error = getattr(completion, "error", None)
+            if not getattr(completion, "choices", None) and getattr(completion, "error", None) is None:
                 raise ModelBehaviorError(
                     "ChatCompletion response has no choices (possible provider error payload)"
-                    + (f": {error}" if error is not None else "")
                 )
             raw_usage: Any = getattr(completion, "usage", None)
             usage = usage_from_response(response_usage(raw_usage))
@@ -294,7 +292,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         return ModelResponse(
             output=list(response.output),
             usage=usage,
-            response_id=None,  # as OpenAIChatCompletionsModel: no server-side response to refer to
+            response_id=response.id,
             request_id=getattr(completion, "_request_id", None),
             raw_usage=(
                 raw_usage.model_dump(mode="json", by_alias=True, exclude_unset=True)

@@ -355,8 +355,10 @@ def complete_as_agents(
     endings = AgentsEndings(
         None, core, strict_feature_validation=strict_feature_validation, raise_on_length_truncation=True
     )
-    endings.events(core.feed(endings.chunk(completion_to_chunk(completion))))
-    for extra in endings.end():
-        endings.events(core.feed(extra))
-    events = core.finish() or [{"response": None}]
+    events = core.feed(endings.chunk(completion_to_chunk(completion)))
+    endings.events(events)
+    if not core.done:
+        for extra in endings.end():
+            events += endings.events(core.feed(extra))
+        events += core.finish()
     return Response.model_validate(events[-1]["response"])
