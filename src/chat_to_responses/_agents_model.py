@@ -292,7 +292,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         return ModelResponse(
             output=list(response.output),
             usage=usage,
-            response_id=response.id,
+            response_id=None,  # as OpenAIChatCompletionsModel: nothing server-side to chain to
             request_id=getattr(completion, "_request_id", None),
             raw_usage=(
                 raw_usage.model_dump(mode="json", by_alias=True, exclude_unset=True)

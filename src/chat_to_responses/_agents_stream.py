@@ -98,8 +98,10 @@ class AgentsEndings:
             delta = c.fields_of(choice_fields.get("delta"))
             if delta.get("audio"):
                 raise AgentsException("Audio is not currently supported")
-            if self._strict and _has_custom_call(delta.get("tool_calls")):
-                raise UserError("Custom tool calls are not supported by the Chat Completions converter")
+            if _has_custom_call(delta.get("tool_calls")):
+                if self._strict:
+                    raise UserError("Custom tool calls are not supported by the Chat Completions converter")
+                chunk = _without_custom_calls(chunk, position)  # agents ignores them (and logs nothing)
             reason = choice_fields.get("finish_reason")
             if isinstance(reason, str) and self._finish_reason is None:
                 self._finish_reason = reason
@@ -181,6 +183,25 @@ def _has_custom_call(tool_calls: Any) -> bool:
     return isinstance(tool_calls, list) and any(
         c.fields_of(call).get("type") == "custom" for call in tool_calls
     )
+
+
+def _without_custom_calls(chunk: Any, position: int) -> Any:
+    """A copy of ``chunk`` whose choice at ``position`` has no custom tool call fragments."""
+    if isinstance(chunk, Mapping):
+        choices = list(chunk["choices"])
+        delta = dict(choices[position].get("delta") or {})
+        delta["tool_calls"] = [
+            t for t in delta["tool_calls"] if c.fields_of(t).get("type") != "custom"
+        ] or None
+        choices[position] = {**choices[position], "delta": delta}
+        return {**chunk, "choices": choices}
+    choices = list(chunk.choices)
+    old = choices[position].delta
+    calls = [t for t in old.tool_calls if c.fields_of(t).get("type") != "custom"] or None
+    choices[position] = choices[position].model_copy(
+        update={"delta": old.model_copy(update={"tool_calls": calls})}
+    )
+    return chunk.model_copy(update={"choices": choices})
 
 
 def _with_finish(chunk: Any, position: int, reason: str) -> Any:

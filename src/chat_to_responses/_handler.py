@@ -185,9 +185,14 @@ class ChatCmplStreamHandler:
         An exception from ``stream`` ends the events with ``response.failed`` and is not re-raised, so the
         consumer always sees a terminal event. Other keyword arguments are handler options, or agents'
         own (``strict_feature_validation``, ``preserve_raw_usage``, ``raise_on_length_truncation``,
-        ``require_finish_reason``): with any of those, the stream ends as agents' handler ends it
-        (``_agents_stream``: a ``length`` / ``content_filter`` cut completes with the text received, agents'
-        exceptions where agents raises), for agents' models and ``ChatCmplModel``.
+        ``require_finish_reason``).
+
+        agents' calling convention — an openai ``Response`` placeholder (with openai-agents installed) or
+        any of agents' keywords — selects agents' contract (``_agents_stream``): a ``length`` /
+        ``content_filter`` cut completes with the text received, agents' exceptions where agents raises,
+        signatures also in the items' ``provider_data``. That is what agents' own models (and
+        ``ChatCmplModel``) are built on. A ``dict`` template (or ``None``) keeps the stream rules:
+        ``response.incomplete`` for a cut, ``response.failed`` for anything broken.
         """
         template: dict[str, Any] = {}
         if isinstance(response, Response):
@@ -198,7 +203,7 @@ class ChatCmplStreamHandler:
             template["model"] = model
         agents_options = {k: options.pop(k) for k in list(options) if k in _AGENTS_KEYWORDS}
         handler = cls(response=template, **options)
-        if not agents_options:
+        if not agents_options and not (isinstance(response, Response) and _agents_installed()):
             return handler._drive_async(stream)
         from . import _agents_stream
 
@@ -233,6 +238,15 @@ class ChatCmplStreamHandler:
             return
         for event in self.finish():
             yield event
+
+
+@functools.cache
+def _agents_installed() -> bool:
+    try:
+        import agents.exceptions  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def translate(chunks: Iterable[Any], **options: Any) -> Iterator[ResponseStreamEvent]:
