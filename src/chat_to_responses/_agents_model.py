@@ -8,13 +8,13 @@ a stream and a completion of the same answer give the same output items.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio
 from agents import (
     AgentOutputSchemaBase,
     Handoff,
@@ -316,6 +316,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
     ) -> AsyncIterator[TResponseStreamEvent]:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
         terminal: Response | None = None
+        closing = False
         with (
             self._span(model_settings, tracing) as span,
             self._errors(span, tracing, "Error streaming response"),
@@ -358,11 +359,25 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                 # agents' endings put the usage on the placeholder before raising: keep it on the span
                 populate_generation_span(span, placeholder, tracing)
                 raise
+            except asyncio.CancelledError:
+                closing = True  # agents' own cleanup: close in the background, never twice
+                self._schedule_async_iterator_close(stream)
+                raise
             finally:
-                with anyio.CancelScope(shield=True):
-                    await self._maybe_aclose_async_iterator(stream)
+                if not closing:
+                    await self._close_after(stream, terminal is not None)
             if terminal is not None and terminal.status != "completed":
                 raise ChatCmplResponseError(terminal)
+
+    async def _close_after(self, stream: Any, answered: bool) -> None:
+        """Close the upstream stream (a close in flight may finish after a cancellation); once the answer
+        is complete, an error while closing is only logged."""
+        try:
+            await self._close_stream_allowing_background_completion(stream)
+        except Exception:
+            if not answered:
+                raise
+            logger.debug("ignoring an error while closing the stream after its terminal event", exc_info=True)
 
     def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
         return _retry_advice(request) if _retry_advice is not None else None
