@@ -35,7 +35,11 @@ from agents.models._trace import model_config_for_trace, populate_generation_spa
 from agents.models.chatcmpl_converter import Converter
 from agents.models.chatcmpl_helpers import ChatCmplHelpers
 from agents.models.default_models import get_default_model
-from agents.models.reasoning_content_replay import ShouldReplayReasoningContent
+from agents.models.reasoning_content_replay import (
+    ReasoningContentReplayContext,
+    ReasoningContentSource,
+    ShouldReplayReasoningContent,
+)
 from agents.tool import Tool
 from agents.util._error_tracing import model_span_errors
 from openai import AsyncOpenAI, omit
@@ -450,7 +454,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             messages = items_to_messages(
                 input,
                 instructions=system_instructions,
-                reasoning_content=self._reasoning_content,
+                reasoning_content=self._replay_reasoning(),
                 # The Runner records a response's calls, then their outputs: a later call starts a new turn.
                 calls_after_outputs="new_turn",
                 unpaired_outputs="raise",
@@ -512,6 +516,24 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             raise TypeError(f"chat.completions.create() got multiple values for {', '.join(duplicates)}")
         kwargs.update(settings.extra_args or {})
         return kwargs, _response_template(str(self.model), system_instructions, chat_tools, settings)
+
+    def _replay_reasoning(self) -> ReasoningContentMode | Callable[[dict[str, Any]], bool]:
+        """``reasoning_content``, or agents' ``should_replay_reasoning_content`` hook asked per item."""
+        hook = self.should_replay_reasoning_content
+        if hook is None:
+            return self._reasoning_content
+        model, url = str(self.model), self._base_url()
+        base_url = str(url).rstrip("/") if url else None
+
+        def replay(item: dict[str, Any]) -> bool:
+            provider_data = item.get("provider_data")
+            provider_data = provider_data if isinstance(provider_data, dict) else {}
+            source = ReasoningContentSource(
+                item=item, origin_model=provider_data.get("model") or None, provider_data=provider_data
+            )
+            return bool(hook(ReasoningContentReplayContext(model=model, base_url=base_url, reasoning=source)))
+
+        return replay
 
     def _check_unsupported(
         self,

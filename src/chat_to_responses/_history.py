@@ -61,7 +61,7 @@ messages come out as plain JSON-ready dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,6 +72,8 @@ from ._carriers import PREFIX, decode_carriers, encode_carriers
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
 ReasoningContentMode = Literal["tool_turns", "always", "never"]
+ReplayReasoning = Callable[[dict[str, Any]], bool]
+"""Per reasoning item (as a JSON dict): whether its text goes back as ``reasoning_content``."""
 CallsAfterOutputs = Literal["same_turn", "new_turn"]
 """Where a ``function_call`` that follows a tool output goes: older Codex interleaves ``call, output, call,
 output`` within one response (``same_turn``); the Agents SDK Runner records each response's calls before
@@ -127,7 +129,9 @@ def _check_input(value: Any, what: str) -> list[Any]:
     raise ValueError(f"{what} must be a list of items (or a str), not {type(value).__name__}")
 
 
-def _check_mode(mode: str) -> None:
+def _check_mode(mode: ReasoningContentMode | ReplayReasoning) -> None:
+    if callable(mode):
+        return
     if mode not in ("tool_turns", "always", "never"):
         raise ValueError(f"reasoning_content must be 'tool_turns', 'always' or 'never', not {mode!r}")
 
@@ -246,6 +250,7 @@ def _output_text(output: Any) -> str:
 class _Reasoning:
     text: str
     carriers: list[Json]
+    item: Json = field(default_factory=dict)  # as received: a replay predicate judges it
 
 
 @dataclass
@@ -286,7 +291,7 @@ def _read_reasoning(item: Json, notes: list[str]) -> _Reasoning:
     encrypted = _str(item.get("encrypted_content"))
     if encrypted and not encrypted.startswith(PREFIX):
         notes.append("reasoning encrypted_content not produced by this bridge")
-    return _Reasoning(_reasoning_text(item), decode_carriers(encrypted))
+    return _Reasoning(_reasoning_text(item), decode_carriers(encrypted), item)
 
 
 def _gemini_signature(carrier: Json) -> tuple[str | None, str] | None:
@@ -481,17 +486,20 @@ def _thinking_blocks(reasoning: list[_Reasoning]) -> list[Json]:
 
 
 def _assistant_message(
-    turn: _Turn, mode: ReasoningContentMode, signatures: Mapping[str, tuple[str, str]]
+    turn: _Turn, mode: ReasoningContentMode | ReplayReasoning, signatures: Mapping[str, tuple[str, str]]
 ) -> Json | None:
     if not turn.has_message and not turn.calls:
         return None
     message: Json = {"role": "assistant", "content": _join(turn.texts, "\n\n") if turn.has_message else None}
     if turn.calls:
         message["tool_calls"] = [_signed_call(c, signatures) for c in turn.calls]
-    if mode == "always" or (mode == "tool_turns" and turn.calls):
-        text = _join([r.text for r in turn.reasoning], "\n\n")
-        if text:
-            message["reasoning_content"] = text
+    if callable(mode):
+        replayed = [r for r in turn.reasoning if mode(r.item)]
+    else:
+        replayed = turn.reasoning if mode == "always" or (mode == "tool_turns" and turn.calls) else []
+    text = _join([r.text for r in replayed], "\n\n")
+    if text:
+        message["reasoning_content"] = text
     details = _reasoning_details(turn.reasoning)
     if details:
         message["reasoning_details"] = details
@@ -505,7 +513,7 @@ def _tool_message(output: _ToolOutput) -> Json:
     return {"role": "tool", "tool_call_id": output.call_id, "content": output.content}
 
 
-def _emit(blocks: list[_Block], mode: ReasoningContentMode, notes: list[str]) -> list[Json]:
+def _emit(blocks: list[_Block], mode: ReasoningContentMode | ReplayReasoning, notes: list[str]) -> list[Json]:
     """Second pass: messages in order, each tool output moved right after the turn holding its call."""
     turns = [b for b in blocks if isinstance(b, _Turn)]
     owner: dict[str, _Turn] = {}
@@ -540,7 +548,7 @@ def items_to_messages(
     items: Any,
     *,
     instructions: str | None = None,
-    reasoning_content: ReasoningContentMode = "tool_turns",
+    reasoning_content: ReasoningContentMode | ReplayReasoning = "tool_turns",
     dropped: list[str] | None = None,
     calls_after_outputs: CallsAfterOutputs = "same_turn",
     unpaired_outputs: Literal["drop", "raise"] = "drop",
@@ -551,6 +559,8 @@ def items_to_messages(
     tool items, foreign ``encrypted_content``, unsupported parts). Raises ``ValueError`` only when ``items``
     is neither a ``str`` nor a ``list`` / ``tuple``, or for an unknown ``reasoning_content`` mode.
     ``calls_after_outputs`` says which history convention the caller follows (see :data:`CallsAfterOutputs`).
+    ``reasoning_content`` may also be a predicate over each reasoning item (a JSON dict): its text goes
+    back as ``reasoning_content`` when it returns true (openai-agents' ``should_replay_reasoning_content``).
     ``unpaired_outputs="raise"``: a ``function_call_output`` without ``call_id`` (no chat ``tool`` message can
     say which call it answers) raises :class:`UnpairedOutputError` instead of being dropped.
     """
