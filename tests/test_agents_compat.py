@@ -161,7 +161,8 @@ async def test_raise_on_length_truncation_raises_only_without_visible_output() -
     cut = [chunk({"reasoning_content": "hmm"}), {**chunk({}, "length"), "usage": _usage(3, 8)}]
     with pytest.raises(ModelBehaviorError, match="finish_reason='length'"):
         await _events(cut, placeholder, raise_on_length_truncation=True)
-    assert placeholder.usage is not None and placeholder.usage.output_tokens == 8  # kept for the caller
+    assert placeholder.usage is not None
+    assert placeholder.usage.output_tokens == 8  # kept for the caller
     events = await _events(cut, raise_on_length_truncation=False)
     assert events[-1].type == "response.completed"
 
