@@ -364,7 +364,7 @@ async def test_unpaired_tool_output_is_rejected_before_any_request() -> None:
     unpaired = [{"type": "function_call_output", "output": "orphan"}]
     async with replay_client(transport) as client:
         model = ChatCmplModel("m", openai_client=client)
-        with pytest.raises(UserError, match="Unpaired function outputs.*Chat Completions"):
+        with pytest.raises(UserError, match=r"Unpaired function outputs.*Chat Completions"):
             await model.get_response(None, unpaired, ModelSettings(), [], None, [], ModelTracing.DISABLED)
     assert transport.request_bodies == []
 
