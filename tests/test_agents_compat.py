@@ -141,6 +141,37 @@ async def test_agents_model_with_our_handler_returns_a_truncated_answer() -> Non
     assert result.final_output == "Once upon a"
 
 
+@pytest.mark.usefixtures("handler_swap")
+async def test_agents_converter_replays_signatures_from_our_items() -> None:
+    # agents' own converter reads provider_data: a Gemini signature must reach the next request.
+    signed_call = {
+        "index": 0,
+        "id": "c1",
+        "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+        "extra_content": {"google": {"thought_signature": "SIG-G"}},
+    }
+    turns = [StreamTurn([chunk({"tool_calls": [signed_call]}), chunk({}, "tool_calls")]), _text_turn("Warm.")]
+    transport = ReplayTransport(turns)
+    async with replay_client(transport) as client:
+        model = OpenAIChatCompletionsModel("gemini-3-pro", openai_client=client)
+        result = Runner.run_streamed(Agent(name="A", model=model, tools=[get_weather]), "Rome?")
+        async for _ in result.stream_events():
+            pass
+    replayed = transport.request_bodies[1]["messages"][1]["tool_calls"][0]
+    assert replayed["extra_content"] == {"google": {"thought_signature": "SIG-G"}}
+
+
+async def test_signed_thinking_blocks_are_in_provider_data() -> None:
+    block = {"type": "thinking", "thinking": "Let me think.", "signature": "SIG-A"}
+    events = await _events(
+        [chunk({"thinking_blocks": [block]}), chunk({"content": "Done."}), chunk({}, "stop")], model="claude"
+    )
+    reasoning = events[-1].response.output[0]
+    assert reasoning.provider_data["thinking_blocks"] == [block]
+    assert reasoning.provider_data["model"] == "claude"
+    assert reasoning.encrypted_content.startswith("c2r1.")  # our carrier too: either replay works
+
+
 # ------------------------------------------------------------------------- handle_stream's keywords
 
 

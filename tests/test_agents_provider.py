@@ -315,6 +315,9 @@ async def test_streamed_and_non_streamed_answers_give_the_same_items() -> None:
                 assert model_response.raw_usage == _usage(8, 6)  # the upstream's own usage object
                 outputs.append(([i.model_dump() for i in model_response.output], None))
     (stream_items, stream_usage), (completion_items, _) = outputs
+    # provider_data names the upstream answer (its chunk / completion id): the rest is the same.
+    assert [i.pop("provider_data")["model"] for i in stream_items] == ["m"] * 4
+    assert [i.pop("provider_data")["model"] for i in completion_items] == ["m"] * 4
     assert stream_items == completion_items
     assert [i["type"] for i in stream_items] == ["reasoning", "message", "function_call", "function_call"]
     assert stream_usage is not None

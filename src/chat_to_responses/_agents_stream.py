@@ -32,7 +32,9 @@ from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta, ChoiceD
 from openai.types.responses import Response, ResponseStreamEvent, ResponseUsage
 
 from . import _chunks as c
+from ._carriers import decode_carriers
 from ._completion import completion_to_chunk
+from ._history import _Reasoning, _reasoning_text, _thinking_blocks
 from ._translator import Event, StreamTranslator
 
 logger = logging.getLogger("chat_to_responses.agents")
@@ -60,6 +62,7 @@ class AgentsEndings:
         placeholder: Any,
         core: StreamTranslator,
         *,
+        model: str | None = None,
         choice_index: int = 0,
         strict_feature_validation: bool = False,
         preserve_raw_usage: bool = False,
@@ -77,12 +80,15 @@ class AgentsEndings:
         self._usage: Any = None
         self._visible = False
         self._warned_choices = False
+        self._provider_data: dict[str, Any] = {"model": model} if model else {}
+        self._call_signatures: dict[str, str] = {}
 
     # ------------------------------------------------------------------ chunks
 
     def chunk(self, chunk: Any) -> Any:
         """The chunk to feed the core: a cut (``length``/``content_filter``) finishes as ``stop`` there."""
         fields = c.fields_of(chunk)
+        self._note_origin(fields)
         usage = fields.get("usage")
         if usage is not None:
             self._usage = usage
@@ -109,6 +115,14 @@ class AgentsEndings:
                     return _with_finish(chunk, position, "stop")
         return chunk
 
+    def _note_origin(self, fields: Mapping[str, Any]) -> None:
+        """The model (unless named by the caller) and chunk id, as agents records them on every item."""
+        model, chunk_id = fields.get("model"), fields.get("id")
+        if "model" not in self._provider_data and isinstance(model, str) and model:
+            self._provider_data["model"] = model
+        if isinstance(chunk_id, str) and chunk_id:
+            self._provider_data.setdefault("response_id", chunk_id)
+
     def _other_choices(self) -> None:
         message = (
             "Chat Completions streaming with multiple choices or nonzero choice indexes is not fully "
@@ -129,9 +143,30 @@ class AgentsEndings:
             kind = event["type"]
             if kind in ("response.output_text.delta", "response.refusal.delta"):
                 self._visible = self._visible or bool(event.get("delta"))
-            elif kind == "response.output_item.added" and event["item"].get("type") == "function_call":
-                self._visible = True
+            elif kind in ("response.output_item.added", "response.output_item.done"):
+                item = event["item"]
+                self._visible = self._visible or item.get("type") == "function_call"
+                self._add_provider_data(item)
         return events
+
+    def _add_provider_data(self, item: dict[str, Any]) -> None:
+        """agents' converter replays signatures from ``provider_data`` (ours from ``encrypted_content``):
+        the item's origin, Gemini's signature on its call, Anthropic's signed ``thinking_blocks``. The done
+        item is also the terminal response's, so the terminal output gets it too."""
+        data = dict(self._provider_data)
+        kind = item.get("type")
+        if kind == "reasoning" and item.get("encrypted_content"):
+            carriers = decode_carriers(item["encrypted_content"])
+            for carrier in carriers:
+                if carrier.get("kind") == "thought_signature" and carrier.get("call_id"):
+                    self._call_signatures[carrier["call_id"]] = carrier["signature"]
+            blocks = _thinking_blocks([_Reasoning(_reasoning_text(item), carriers)])
+            if blocks:
+                data["thinking_blocks"] = blocks
+        elif kind == "function_call" and item.get("call_id") in self._call_signatures:
+            data["thought_signature"] = self._call_signatures[item["call_id"]]
+        if data:
+            item["provider_data"] = data
 
     def end(self) -> list[Any]:
         """At the end of the chunks, before the core's ``finish()``: raises, or gives chunks to feed first."""
@@ -346,13 +381,13 @@ async def drive(
     except (AgentsException, UserError):
         raise
     except Exception as exc:
-        for wire_event in core.finish(error=exc):
+        for wire_event in endings.events(core.finish(error=exc)):
             yield _typed(wire_event, endings, to_model)
         return
     for extra in endings.end():
         for wire_event in endings.events(core.feed(extra)):
             yield _typed(wire_event, endings, to_model)
-    for wire_event in core.finish():
+    for wire_event in endings.events(core.finish()):
         yield _typed(wire_event, endings, to_model)
 
 
@@ -374,12 +409,15 @@ def complete_as_agents(
     of it: a cut answer completes with its text, a ``length`` cut with nothing visible raises)."""
     core = StreamTranslator(response=template, **options)
     endings = AgentsEndings(
-        None, core, strict_feature_validation=strict_feature_validation, raise_on_length_truncation=True
+        None,
+        core,
+        model=template.get("model"),
+        strict_feature_validation=strict_feature_validation,
+        raise_on_length_truncation=True,
     )
-    events = core.feed(endings.chunk(completion_to_chunk(completion)))
-    endings.events(events)
+    events = endings.events(core.feed(endings.chunk(completion_to_chunk(completion))))
     if not core.done:
         for extra in endings.end():
             events += endings.events(core.feed(extra))
-        events += core.finish()
+        events += endings.events(core.finish())
     return Response.model_validate(events[-1]["response"])

@@ -208,7 +208,11 @@ class ChatCmplStreamHandler:
         from . import _agents_stream
 
         endings = _agents_stream.AgentsEndings(
-            response, handler._core, choice_index=options.get("choice_index", 0), **agents_options
+            response,
+            handler._core,
+            model=model,
+            choice_index=options.get("choice_index", 0),
+            **agents_options,
         )
         return _agents_stream.drive(handler._core, endings, stream, to_event_model)
 
