@@ -887,11 +887,16 @@ async def _observe(model_class: type[Any], stream: str | list[dict[str, Any]]) -
                 events.append(event)
         except Exception as exc:
             error = exc
-    items = [e.item for e in events if e.type == "response.output_item.done"]
     terminal = [
-        e.type for e in events if e.type in ("response.completed", "response.incomplete", "response.failed")
+        e for e in events if e.type in ("response.completed", "response.incomplete", "response.failed")
     ]
-    cell = [f"`{terminal[0]}`" if terminal else f"raises `{type(error).__name__}`"]
+    # The terminal output keeps the items a failure cut (never announced done); without one, what was done.
+    items = (
+        terminal[0].response.output
+        if terminal
+        else [e.item for e in events if e.type == "response.output_item.done"]
+    )
+    cell = [f"`{terminal[0].type}`" if terminal else f"raises `{type(error).__name__}`"]
     if items:
         cell.append(" ".join(_SHORT.get(i.type, i.type) for i in items))
         ids = [i.id for i in items]

@@ -173,19 +173,21 @@ def valid_stream() -> list[Event]:
 
 
 def add_cut_message(b: StreamBuilder, *, with_error: bool) -> Event:
-    """A message cut after "Hel"; with_error puts an upstream error event before it is closed."""
+    """A message cut after "Hel". A length cut closes it as incomplete; with_error an upstream error event
+    cuts it instead, and it is never announced done: it appears only in the terminal output (rule 19)."""
     b.item_added(
         0, {"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
     )
     text = {"output_index": 0, "item_id": "msg_1", "content_index": 0}
     b.add("response.content_part.added", **text, part={"type": "output_text", "text": "", "annotations": []})
     b.add("response.output_text.delta", **text, delta="Hel", logprobs=[])
+    part = {"type": "output_text", "text": "Hel", "annotations": [], "logprobs": []}
+    item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "incomplete", "content": [part]}
     if with_error:
         b.add("error", code="server_error", message="upstream disconnected", param=None)
+        return item
     b.add("response.output_text.done", **text, text="Hel", logprobs=[])
-    part = {"type": "output_text", "text": "Hel", "annotations": [], "logprobs": []}
     b.add("response.content_part.done", **text, part=part)
-    item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "incomplete", "content": [part]}
     b.item_done(0, item)
     return item
 
@@ -199,6 +201,31 @@ def incomplete_stream() -> list[Event]:
     return b.events
 
 
+def incomplete_cut_call_stream() -> list[Event]:
+    """A length cut inside a call's arguments: the call is never announced done (rule 18)."""
+    b = StreamBuilder()
+    b.open()
+    added = {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f", "arguments": ""}
+    b.item_added(0, {**added, "status": "in_progress"})
+    b.sub("response.function_call_arguments.delta", 0, "fc_1", delta='{"a": ')
+    item = {**added, "arguments": '{"a": ', "status": "incomplete"}
+    details = {"reason": "max_output_tokens"}
+    b.response("response.incomplete", "incomplete", [item], incomplete_details=details, usage=USAGE)
+    return b.events
+
+
+def announce_cut_call_done(e: list[Event]) -> None:
+    """What the rule forbids: the cut call announced done (Codex would execute '{"a": ')."""
+    at = find(e, "response.incomplete")
+    item = terminal(e)["output"][0]
+    arguments = {"item_id": "fc_1", "output_index": 0, "name": "f", "arguments": item["arguments"]}
+    e[at:at] = [
+        {"type": "response.function_call_arguments.done", **arguments},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+    ]
+    renumber(e)
+
+
 def failed_stream() -> list[Event]:
     b = StreamBuilder()
     b.open()
@@ -208,7 +235,20 @@ def failed_stream() -> list[Event]:
     return b.events
 
 
-VALID_STREAMS = [valid_stream, incomplete_stream, failed_stream]
+def closed_at_failure_stream() -> list[Event]:
+    """The old rule 19: the message open at the error event is announced done before response.failed."""
+    b = StreamBuilder()
+    b.open()
+    item = add_cut_message(b, with_error=True)
+    text = {"output_index": 0, "item_id": "msg_1", "content_index": 0}
+    b.add("response.output_text.done", **text, text="Hel", logprobs=[])
+    b.add("response.content_part.done", **text, part=item["content"][0])
+    b.item_done(0, item)
+    b.response("response.failed", "failed", [item], error={"code": "server_error", "message": "gone"})
+    return b.events
+
+
+VALID_STREAMS = [valid_stream, incomplete_stream, incomplete_cut_call_stream, failed_stream]
 
 # --- model form ---------------------------------------------------------------------------------------
 
@@ -471,7 +511,6 @@ PART_ADDED, PART_DONE = "response.content_part.added", "response.content_part.do
 ARGS_DELTA, ARGS_DONE = "response.function_call_arguments.delta", "response.function_call_arguments.done"
 SUMMARY_PART_ADDED = "response.reasoning_summary_part.added"
 SUMMARY_DONE = "response.reasoning_summary_text.done"
-CUT_MESSAGE_CLOSING = both(drop(TEXT_DONE), drop(PART_DONE), drop(DONE), update_terminal(output=[]))
 
 CASES = [
     Case("sequence-gap", 1, shift_sequence_from(3)),
@@ -566,10 +605,16 @@ CASES = [
     Case("cut-item-completed", 18, update_done_item("msg_1", status="completed"), base=incomplete_stream),
     Case("error-without-code", 19, update_terminal(error={"message": "x"}), base=failed_stream),
     Case("error-null", 19, update_terminal(error=None), base=failed_stream),
-    Case("item-open-at-failed", 19, CUT_MESSAGE_CLOSING, base=failed_stream, also=(9,)),
+    Case("cut-item-announced-done-at-failed", 19, lambda e: None, base=closed_at_failure_stream),
     Case(
-        "closed-completed-after-error", 19, update_done_item("msg_1", status="completed"), base=failed_stream
+        "cut-item-done-completed-at-failed",
+        19,
+        update_done_item("msg_1", status="completed"),
+        base=closed_at_failure_stream,
     ),
+    Case("cut-item-missing-from-failed-output", 16, update_terminal(output=[]), base=failed_stream),
+    Case("cut-call-announced-done", 18, announce_cut_call_done, base=incomplete_cut_call_stream),
+    Case("cut-call-missing-from-output", 16, update_terminal(output=[]), base=incomplete_cut_call_stream),
     Case("tokens-not-int", 20, update_usage(input_tokens="12")),
     Case("no-cached-tokens", 20, lambda e: terminal(e)["usage"].pop("input_tokens_details")),
     Case("reasoning-tokens-null", 20, update_usage(output_tokens_details={"reasoning_tokens": None})),

@@ -286,10 +286,22 @@ def test_content_is_null_when_a_turn_has_only_tool_calls() -> None:
     assert message == {"role": "assistant", "content": None, "tool_calls": [tool_call("c1")]}
 
 
-def test_interleaved_outputs_stay_with_one_assistant_message() -> None:
-    """Older Codex records each call's output right after it: still ONE assistant message."""
+def test_calls_made_one_after_another_stay_separate_assistant_messages() -> None:
+    """Codex 0.169.0 and the Runner: ``fc1, out1, fc2, out2`` is two model responses, not one."""
     items = [user("x"), call("c1"), output("c1", "one"), call("c2"), output("c2", "two")]
     assert items_to_messages(items) == [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": None, "tool_calls": [tool_call("c1")]},
+        tool("c1", "one"),
+        {"role": "assistant", "content": None, "tool_calls": [tool_call("c2")]},
+        tool("c2", "two"),
+    ]
+
+
+def test_interleaved_outputs_stay_with_one_assistant_message_in_same_turn_mode() -> None:
+    """Older Codex records each call's output right after it: ``same_turn`` keeps ONE assistant message."""
+    items = [user("x"), call("c1"), output("c1", "one"), call("c2"), output("c2", "two")]
+    assert items_to_messages(items, calls_after_outputs="same_turn") == [
         {"role": "user", "content": "x"},
         {"role": "assistant", "content": None, "tool_calls": [tool_call("c1"), tool_call("c2")]},
         tool("c1", "one"),
@@ -347,17 +359,26 @@ def test_sequential_steps_with_reasoning_or_text_are_separate_turns() -> None:
     assert messages[5] == {"role": "assistant", "content": "done"}
 
 
-def test_a_signature_after_the_output_stays_with_its_call() -> None:
+@pytest.mark.parametrize(
+    ("mode", "expected_roles"),
+    [
+        ("new_turn", ["user", "assistant", "tool", "assistant", "tool"]),
+        ("same_turn", ["user", "assistant", "tool", "tool"]),
+    ],
+)
+def test_a_signature_after_the_output_stays_with_its_call(mode: str, expected_roles: list[str]) -> None:
     """OpenRouter/Vercel send a Gemini signature after the call; Codex may record the output in between."""
     named = reasoning("", detail(type="reasoning.encrypted", data="S1", format="google-gemini-v1", id="c1"))
     unnamed = reasoning("", detail(type="reasoning.encrypted", data="S2", format="google-gemini-v1"))
     for sig_item, signature in ((named, "S1"), (unnamed, "S2")):
         messages = items_to_messages(
-            [user("x"), call("c1"), output("c1"), sig_item, call("c2"), output("c2")]
+            [user("x"), call("c1"), output("c1"), sig_item, call("c2"), output("c2")],
+            calls_after_outputs=mode,  # type: ignore[arg-type]
         )
-        assert roles(messages) == ["user", "assistant", "tool", "tool"]
-        assert messages[1]["tool_calls"][0]["extra_content"] == gemini_sig(signature)
-        assert "extra_content" not in messages[1]["tool_calls"][1]
+        assert roles(messages) == expected_roles
+        calls = [c for m in messages for c in m.get("tool_calls", [])]
+        assert calls[0]["extra_content"] == gemini_sig(signature)
+        assert "extra_content" not in calls[1]
 
 
 def test_a_reasoning_only_turn_is_dropped_and_reported() -> None:

@@ -6,6 +6,7 @@ what it returns.
 
 from __future__ import annotations
 
+import json
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 
 from chat_to_responses import (
     ChatCompletionStreamHandler,
+    ChunkStreamer,
+    FunctionTool,
     MaxIterationsReached,
     RunCompleted,
     RunFailed,
@@ -25,9 +28,13 @@ from chat_to_responses import (
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
+    ToolCallTimeout,
     ToolResult,
+    UnknownToolError,
     UpstreamError,
     args_from_tool_call,
+    default_tool_error_content,
+    merge_tools_and_invokers,
     read_chunk_file,
     stream_until_user_input,
     stream_until_user_input_events,
@@ -220,7 +227,7 @@ async def test_tool_exception_modes(mode: str) -> None:
         if mode == "emit":
             result = await call
             told = next(m for m in transport.request_bodies[1]["messages"] if m["role"] == "tool")["content"]
-            assert told == "Tool 'echo' raised KeyError: 'missing-thing'"
+            assert told == "Tool invocation failed."  # the seed's text: an exception's own text stays here
             assert result.to_input_list()[-1]["content"] == "recovered"
         else:
             with pytest.raises(KeyError) as info:
@@ -247,7 +254,7 @@ async def test_tool_timeout_is_reported() -> None:
                 tool_timeout=0.1,
             )
     told = next(m for m in transport.request_bodies[1]["messages"] if m["role"] == "tool")["content"]
-    assert "timed out after 0.1 s" in told
+    assert told == "Tool 'echo' exceeded tool_timeout=0.1s and was cancelled."
 
 
 async def test_structured_results_are_sent_as_json() -> None:
@@ -310,6 +317,39 @@ async def test_upstream_failure_mid_stream_keeps_the_conversation() -> None:
         with pytest.raises(UpstreamError, match="Tool call validation failed") as info:
             await stream_until_user_input([{"role": "user", "content": "hi"}], "gpt-oss", client)
     assert info.value.result.messages == [{"role": "user", "content": "hi"}]  # type: ignore[attr-defined]
+
+
+async def test_text_cut_by_a_failure_is_kept_in_the_items_but_not_replayed() -> None:
+    turn = [chunk({"role": "assistant", "content": "The answer is"}), {"error": {"message": "overloaded"}}]
+    transport = ReplayTransport([turn])
+    events = await _run_events(transport)
+    assert not any(
+        isinstance(e, StreamEvent) and e.event.type == "response.output_item.done" for e in events
+    )  # the cut message is never announced done
+    failed = events[-1]
+    assert isinstance(failed, RunFailed)
+    assert failed.result is not None
+    [item] = failed.result.items
+    assert (item["type"], item["status"]) == ("message", "incomplete")
+    assert item["content"][0]["text"] == "The answer is"
+    assert failed.result.messages == [{"role": "user", "content": "hi"}]
+
+
+async def test_a_call_cut_inside_its_arguments_is_never_run() -> None:
+    ran: list[str] = []
+
+    async def record(tool_call: ToolCall, context: Any) -> str:
+        ran.append(tool_call.function.arguments)
+        return "ran"
+
+    call = {"index": 0, "id": "a", "type": "function", "function": {"name": "echo", "arguments": '{"q": "ha'}}
+    transport = ReplayTransport([[chunk({"tool_calls": [call]}), chunk({}, "length")]])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": record})
+    assert ran == []
+    assert not any(isinstance(e, (ToolCallStarted, ToolCallFailed)) for e in events)
+    assert isinstance(events[-1], RunCompleted)
+    assert events[-1].result.status == "incomplete"
+    assert len(transport.request_bodies) == 1
 
 
 async def test_http_error_before_the_stream_is_run_failed() -> None:
@@ -393,6 +433,35 @@ async def test_seed_style_handler_and_callback() -> None:
     assert outputs == [("a", 'echo {"q":1}')]
 
 
+async def test_the_handler_also_takes_the_sdks_chat_stream_events_as_the_seeds_did() -> None:
+    class Collector(ChatCompletionStreamHandler[Any]):  # the seed's class was generic
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, str]] = []
+
+        async def on_chunk(self, event: Any) -> None:
+            self.calls.append(("chunk", ""))
+
+        async def on_content_delta(self, event: Any) -> None:
+            self.calls.append(("delta", event.delta))
+
+        async def on_content_done(self, event: Any) -> None:
+            self.calls.append(("done", event.content))
+
+    handler = Collector()
+    transport = ReplayTransport([_text_turn("Hello there")])
+    async with (
+        replay_client(transport) as client,
+        client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as s,
+    ):
+        async for event in s:
+            await handler.handle(event)
+    assert [c for c in handler.calls if c[0] != "chunk"] == [
+        ("delta", "Hello there"),
+        ("done", "Hello there"),
+    ]
+    assert ("chunk", "") in handler.calls
+
+
 async def test_events_order_for_one_tool_turn() -> None:
     transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
     async with replay_client(transport) as client:
@@ -415,6 +484,28 @@ async def test_events_order_for_one_tool_turn() -> None:
     completed = next(e for e in events if isinstance(e, ToolCallCompleted))
     assert completed.result.content == "echo {}"
     assert isinstance(next(e for e in events if isinstance(e, ToolCallStarted)).tool_call, ToolCall)
+
+
+async def test_events_follow_the_seeds_sequence_call_by_call() -> None:
+    async def fails_first(tool_call: ToolCall, context: Any) -> str:
+        if tool_call.id == "a":
+            raise RuntimeError("x")
+        return "ok"
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}"), ("b", "echo", "{}")), _text_turn("ok")])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": fails_first})
+    calls = [
+        (type(e).__name__, e.tool_call.id)
+        for e in events
+        if isinstance(e, (ToolCallStarted, ToolCallFailed, ToolCallCompleted))
+    ]
+    assert calls == [
+        ("ToolCallStarted", "a"),
+        ("ToolCallFailed", "a"),
+        ("ToolCallCompleted", "a"),
+        ("ToolCallStarted", "b"),
+        ("ToolCallCompleted", "b"),
+    ]
 
 
 async def test_pydantic_tool_with_title_field_and_default_through_the_loop() -> None:
@@ -472,3 +563,252 @@ async def test_mcp_stdio_tool_through_the_loop() -> None:
     told = [m["content"] for m in transport.request_bodies[1]["messages"] if m["role"] == "tool"]
     assert "5" in told[0]
     assert "u-1" in told[1]  # the run's context reached the MCP server in _meta
+
+
+# ---------------------------------------------------------------------------------------------- seed parity
+
+
+async def _run_events(transport: ReplayTransport, **options: Any) -> list[Any]:
+    async with replay_client(transport) as client:
+        stream = stream_until_user_input_events([{"role": "user", "content": "hi"}], "m", client, **options)
+        async with aclosing(stream):
+            return [e async for e in stream]
+
+
+def _lifecycle(events: list[Any]) -> list[str]:
+    return [type(e).__name__ for e in events if not isinstance(e, StreamEvent)]
+
+
+def _told(transport: ReplayTransport, turn: int = 1) -> list[str]:
+    return [m["content"] for m in transport.request_bodies[turn]["messages"] if m["role"] == "tool"]
+
+
+async def test_emit_yields_failed_then_completed_and_never_sends_the_exception_text() -> None:
+    async def leaky(tool_call: ToolCall, context: Any) -> str:
+        raise ConnectionError("postgres://admin:hunter2@db.internal:5432/prod unreachable")
+
+    outputs: list[str] = []
+
+    async def callback(tool_call: ToolCall, output: str) -> None:
+        outputs.append(output)
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": leaky})
+    assert _lifecycle(events)[2:5] == ["ToolCallStarted", "ToolCallFailed", "ToolCallCompleted"]
+    failed = next(e for e in events if isinstance(e, ToolCallFailed))
+    completed = next(e for e in events if isinstance(e, ToolCallCompleted))
+    assert isinstance(failed.exception, ConnectionError)  # your code still sees the exception
+    assert completed.result.content == "Tool invocation failed."
+    assert "ConnectionError" in completed.result.metadata["error"]
+    assert _told(transport) == ["Tool invocation failed."]
+    assert "hunter2" not in json.dumps(transport.request_bodies[1])
+    assert isinstance(events[-1], RunCompleted)
+
+    # the callback form reports the failed call once, with what the model was told
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    async with replay_client(transport) as client:
+        await stream_until_user_input(
+            [{"role": "user", "content": "hi"}],
+            "m",
+            client,
+            tools=[TOOL],
+            tool_invokers={"echo": leaky},
+            tool_call_output_callback=callback,
+        )
+    assert outputs == ["Tool invocation failed."]
+
+
+async def test_tool_error_content_is_configurable() -> None:
+    async def boom(tool_call: ToolCall, context: Any) -> str:
+        raise KeyError("k")
+
+    def content(tool_call: ToolCall, exc: BaseException) -> str:
+        if isinstance(exc, KeyError):
+            return f"{tool_call.function.name} failed: missing {exc}"
+        return default_tool_error_content(tool_call, exc)
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}"), ("b", "nope", "{}")), _text_turn("ok")])
+    await _run_events(transport, tools=[TOOL], tool_invokers={"echo": boom}, tool_error_content=content)
+    assert _told(transport) == ["echo failed: missing 'k'", "Unknown tool 'nope'. Available tools: echo."]
+
+
+async def test_a_schema_without_an_invoker_is_a_value_error_before_any_request() -> None:
+    transport = ReplayTransport([_text_turn("never")])
+    orphan = {"type": "function", "function": {"name": "foo__bar", "parameters": {}}}
+    for options in ({"tools": [orphan]}, {"stream_kwargs": {"tools": [orphan]}}):
+        with pytest.raises(ValueError, match=r"^No invoker for tool\(s\): \['foo__bar'\]$"):
+            await _run_events(transport, **options)
+    assert transport.request_bodies == []
+    # fallback_invoker is asked for the schemas nothing else covers, and only for those
+    asked: list[str] = []
+
+    def fallback(name: str) -> Any:
+        asked.append(name)
+        return _echo
+
+    transport = ReplayTransport([_calls_turn(("a", "foo__bar", "{}")), _text_turn("ok")])
+    events = await _run_events(
+        transport, tools=[TOOL, orphan], tool_invokers={"echo": _echo}, fallback_invoker=fallback
+    )
+    assert asked == ["foo__bar"]
+    assert next(e for e in events if isinstance(e, ToolCallCompleted)).result.content == "echo {}"
+
+
+async def test_an_invoker_overriding_a_tools_own_invoke_warns(caplog: pytest.LogCaptureFixture) -> None:
+    tool = FunctionTool(tool_param=TOOL, invoker=_echo)  # type: ignore[arg-type]
+
+    async def other(tool_call: ToolCall, context: Any) -> str:
+        return "other"
+
+    with caplog.at_level("WARNING", logger="chat_to_responses"):
+        _, invokers = merge_tools_and_invokers(tools=[tool], tool_invokers={"echo": other})
+    assert invokers["echo"] is other
+    assert [r.getMessage() for r in caplog.records] == [
+        "tool_invokers['echo'] overrides Tool.invoke from `tools=`"
+    ]
+    caplog.clear()
+    merge_tools_and_invokers(tools=[tool])
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("mode", ["emit", "raise", "abort"])
+async def test_pydantic_arguments_that_do_not_validate_follow_on_tool_error(mode: str) -> None:
+    from pydantic import ValidationError
+
+    from chat_to_responses import PydanticToolConfig, build_pydantic_tools_and_invokers
+
+    class GetWeather(BaseModel):
+        city: str
+
+    async def weather(args: GetWeather, context: Any) -> str:
+        return f"sunny in {args.city}"
+
+    tools, invokers = build_pydantic_tools_and_invokers([PydanticToolConfig(GetWeather, weather)])
+    transport = ReplayTransport([_calls_turn(("a", "get_weather", '{"town": "Oslo"}')), _text_turn("ok")])
+    if mode == "raise":
+        with pytest.raises(ValidationError):
+            await _run_events(transport, tools=tools, tool_invokers=invokers, on_tool_error=mode)
+        assert len(transport.request_bodies) == 1
+        return
+    events = await _run_events(transport, tools=tools, tool_invokers=invokers, on_tool_error=mode)
+    failed = next(e for e in events if isinstance(e, ToolCallFailed))
+    assert isinstance(failed.exception, ValidationError)
+    if mode == "abort":
+        assert isinstance(events[-1], RunFailed)
+        assert isinstance(events[-1].exception, ValidationError)
+        return
+    [told] = _told(transport)  # the model's own mistake: told in full, once, so it can retry
+    assert told.splitlines() == [
+        "Invalid arguments for tool 'get_weather'; fix them and call the tool again:",
+        "- city: Field required",
+    ]
+
+
+async def test_model_mistakes_follow_on_tool_error_too() -> None:
+    transport = ReplayTransport([_calls_turn(("a", "nope", "{}")), _text_turn("never")])
+    with pytest.raises(UnknownToolError, match="Unknown tool 'nope'") as info:
+        await _run_events(transport, tools=[TOOL], tool_invokers={"echo": _echo}, on_tool_error="raise")
+    assert isinstance(info.value, ValueError)  # the seed raised ValueError for a tool with no invoker
+
+
+async def test_stream_options_are_sent_only_when_asked() -> None:
+    transport = ReplayTransport([_text_turn("a"), _text_turn("b")])
+    await _run_events(transport)
+    assert "stream_options" not in transport.request_bodies[0]
+    await _run_events(transport, stream_kwargs={"stream_options": {"include_usage": True}, "temperature": 0})
+    assert transport.request_bodies[1]["stream_options"] == {"include_usage": True}
+    assert transport.request_bodies[1]["temperature"] == 0
+
+
+async def test_a_tools_own_timeout_error_is_not_reported_as_the_loops_timeout() -> None:
+    async def own_timeout(tool_call: ToolCall, context: Any) -> str:
+        raise TimeoutError("upstream API at 10.0.0.7 timed out")
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": own_timeout}, tool_timeout=5)
+    failed = next(e for e in events if isinstance(e, ToolCallFailed))
+    assert not isinstance(failed.exception, ToolCallTimeout)
+    assert _told(transport) == ["Tool invocation failed."]
+
+    async def slow(tool_call: ToolCall, context: Any) -> str:
+        await anyio.sleep(30)
+        return "never"
+
+    transport = ReplayTransport([_calls_turn(("a", "echo", "{}")), _text_turn("ok")])
+    with anyio.fail_after(5):
+        events = await _run_events(transport, tools=[TOOL], tool_invokers={"echo": slow}, tool_timeout=0.05)
+    failed = next(e for e in events if isinstance(e, ToolCallFailed))
+    assert isinstance(failed.exception, ToolCallTimeout)
+    assert isinstance(failed.exception, TimeoutError)
+
+
+async def test_a_chunk_streamer_can_stand_in_for_the_client() -> None:
+    turns = [_calls_turn(("a", "echo", '{"x": 1}')), _text_turn("done")]
+    seen: list[dict[str, Any]] = []
+
+    class Scripted:
+        async def stream(self, *, messages: list[dict[str, Any]], model: str, **kwargs: Any) -> Any:
+            seen.append({"messages": messages, "model": model, **kwargs})
+            for item in turns[len(seen) - 1]:
+                yield item
+
+    streamer = Scripted()
+    assert isinstance(streamer, ChunkStreamer)
+    result = await stream_until_user_input(
+        [{"role": "user", "content": "hi"}],
+        "m",
+        streamer,
+        tools=[TOOL],
+        tool_invokers={"echo": _echo},
+        stream_kwargs={"temperature": 0},
+    )
+    assert [m["role"] for m in result.to_input_list()] == ["user", "assistant", "tool", "assistant"]
+    assert seen[1]["messages"][2] == {"role": "tool", "tool_call_id": "a", "content": 'echo {"x": 1}'}
+    assert seen[0]["tools"] == [TOOL]
+    assert seen[0]["temperature"] == 0
+    assert "stream" not in seen[0]
+    with pytest.raises(TypeError, match="Cannot stream from object"):
+        await stream_until_user_input([{"role": "user", "content": "hi"}], "m", object())  # type: ignore[arg-type]
+
+
+def test_to_input_list_raises_on_values_that_are_not_json() -> None:
+    from chat_to_responses import StreamResult
+
+    class Note(BaseModel):
+        text: str
+
+    result = StreamResult([{"role": "user", "content": "hi"}], "m", [])
+    assert result.to_input_list() == [{"role": "user", "content": "hi"}]
+    assert result.to_input_list() is not result.messages
+    with pytest.raises(TypeError, match="Note"):
+        StreamResult([{"role": "user", "content": Note(text="x")}], "m", []).to_input_list()
+
+
+def test_seed_module_paths_and_names() -> None:
+    import importlib
+
+    import chat_to_responses
+    import chat_to_responses.events as events
+    import chat_to_responses.streamers as streamers
+    from chat_to_responses._patch_stream_tool_call_index import apply
+    from chat_to_responses.utils.camel_to_snake import camel_to_snake
+    from chat_to_responses.utils.get_strict_json_schema import get_strict_json_schema
+    from chat_to_responses.utils.pydantic_to_tool import PydanticToolConfig, pydantic_to_tool
+    from chat_to_responses.utils.tool_call import ToolInvokerFn, args_from_tool_call
+
+    with pytest.warns(DeprecationWarning, match="no-op"):
+        apply()
+    assert events.ToolCallFailed is ToolCallFailed
+    assert events.ToolResult is ToolResult
+    assert streamers.ChunkStreamer is ChunkStreamer
+    assert args_from_tool_call is chat_to_responses.args_from_tool_call
+    assert ToolInvokerFn is chat_to_responses.ToolInvokerFn
+    assert get_strict_json_schema is chat_to_responses.get_strict_json_schema
+    assert PydanticToolConfig is chat_to_responses.PydanticToolConfig
+    assert pydantic_to_tool is chat_to_responses.pydantic_to_tool
+    assert camel_to_snake("GetWeather") == "get_weather"
+    assert chat_to_responses.OnToolError.__args__ == ("emit", "raise", "abort")  # type: ignore[attr-defined]
+    mcp = importlib.import_module("chat_to_responses.utils.mcp")
+    for name in ("list_mcp_tools", "call_mcp_tool", "build_mcp_tools_and_invokers", "MCPServerConfig"):
+        assert getattr(mcp, name) is getattr(chat_to_responses, name)
+    assert callable(mcp.clear_endpoint_cache)

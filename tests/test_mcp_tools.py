@@ -31,6 +31,8 @@ from chat_to_responses._mcp_tools import (
     MCPToolTimeoutError,
     _tool_param,
     build_mcp_tools_and_invokers,
+    call_mcp_tool,
+    list_mcp_tools,
 )
 from chat_to_responses._tools import ToolInputError, ToolResult, make_tool_call
 
@@ -53,6 +55,12 @@ def stdio_config(**options: Any) -> MCPServerConfig:
 def call(name: str, arguments: Any = None) -> Any:
     text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
     return make_tool_call(f"call_{name}", name, text)
+
+
+def seed_connections(stats_text: str) -> int:
+    """``connections`` from the text a seed-compatible invoker returns (the stats as JSON)."""
+    methods = json.loads(stats_text)["methods"]
+    return int(methods.get("server/discover", 0) + methods.get("initialize", 0))
 
 
 def connections(stats: ToolResult) -> int:
@@ -119,18 +127,19 @@ async def test_stdio_toolset_lists_labelled_tools_and_calls_them() -> None:
         assert add["function"].get("description") == "Add two integers."
         parameters = add["function"].get("parameters")
         assert parameters is not None
-        assert parameters["properties"] == {
-            "a": {"title": "A", "type": "integer"},
-            "b": {"title": "B", "type": "integer"},
+        # strict and sanitised, as the seed's: titles gone, the object closed, every property required
+        assert parameters == {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+            "additionalProperties": False,
         }
-        assert parameters["required"] == ["a", "b"]
-        assert "additionalProperties" not in parameters  # the server's schema, not rewritten for strict mode
-        assert add["function"].get("strict") is False
+        assert add["function"].get("strict") is True
 
-        # structured output is preferred, as JSON text; the MCP name (not the prefixed one) is called
+        # the tool's text, not its structured form wrapped as JSON; the MCP name (not the prefixed one)
         result = await toolset.invokers["demo__add"](call("demo__add", {"a": 2, "b": 40}), None)
         assert isinstance(result, ToolResult)
-        assert json.loads(result.content) == {"result": 42}
+        assert result.content == "42"
         assert result.metadata["structured_content"] == {"result": 42}
         assert result.metadata["tool"] == "add"
         assert result.metadata["is_error"] is False
@@ -194,7 +203,7 @@ async def test_one_session_is_reused_and_closed_on_exit() -> None:
         assert toolset.session_for("add") is toolset.session_for("stats")
         for n in range(3):
             result = await toolset.invokers["add"](call("add", {"a": n, "b": 1}), None)
-            assert json.loads(result.content) == {"result": n + 1}
+            assert result.content == str(n + 1)
         async with anyio.create_task_group() as tg:  # concurrent calls share the session too
             for _ in range(3):
                 tg.start_soon(toolset.invokers["slow"], call("slow", {"seconds": 0.2}), None)
@@ -254,10 +263,10 @@ async def test_http_headers_arrive_and_slow_tools_complete(http_url: str) -> Non
     config = MCPServerConfig(url=http_url, headers={HEADER: "hello"}, timeout=1.0, server_label="web")
     async with MCPToolset([config]) as toolset:
         header = await toolset.invokers["web__read_header"](call("web__read_header"), None)
-        assert json.loads(header.content) == {"result": "hello"}
+        assert header.content == "hello"
         with anyio.fail_after(10):
             slow = await toolset.invokers["web__slow"](call("web__slow", {"seconds": 2}), None)
-        assert json.loads(slow.content) == {"result": "slept 2s"}
+        assert slow.content == "slept 2s"
         # the server is shared by this module's tests: compare its handshake count before and after calls
         before = connections(await toolset.invokers["web__stats"](call("web__stats"), None))
         for _ in range(3):
@@ -279,7 +288,7 @@ async def test_tool_timeout_raises_quickly_and_the_connection_survives(http_url:
         assert info.value.tool == "slow"
         assert isinstance(info.value, TimeoutError)
         result = await toolset.invokers["add"](call("add", {"a": 2, "b": 2}), None)
-        assert json.loads(result.content) == {"result": 4}
+        assert result.content == "4"
 
 
 @pytest.mark.anyio
@@ -313,15 +322,16 @@ async def test_seed_compatible_function_connects_per_operation(http_url: str) ->
     assert [tool["function"]["name"] for tool in tools] == list(invokers)
     assert "seed__add" in invokers
 
+    # the seed's invokers return the tool's text, a str
     result = await invokers["seed__add"](call("seed__add", {"a": 20, "b": 22}), {"k": "v"})
-    assert json.loads(result.content) == {"result": 42}
+    assert result == "42"
     header = await invokers["seed__read_header"](call("seed__read_header"), None)
-    assert json.loads(header.content) == {"result": "seed"}
+    assert header == "seed"
     failed = await invokers["seed__fail"](call("seed__fail"), None)
-    assert failed.metadata["is_error"] is True
+    assert failed == "MCP tool 'seed__fail' reported an error: Error executing tool fail: boom"
 
-    first = connections(await invokers["seed__stats"](call("seed__stats"), None))
-    second = connections(await invokers["seed__stats"](call("seed__stats"), None))
+    first = seed_connections(await invokers["seed__stats"](call("seed__stats"), None))
+    second = seed_connections(await invokers["seed__stats"](call("seed__stats"), None))
     assert second == first + 1  # one short-lived connection per call
 
     timing_out = MCPServerConfig(url=http_url, tool_timeout=0.3)
@@ -331,11 +341,43 @@ async def test_seed_compatible_function_connects_per_operation(http_url: str) ->
 
 
 @pytest.mark.anyio
+async def test_seed_list_and_call_functions(http_url: str) -> None:
+    tools = await list_mcp_tools(http_url, server_label="aws", extra_headers={HEADER: "h"})
+    assert len(tools) == 7
+    for tool in tools:
+        function = tool["function"]
+        assert function["name"].startswith("aws__")
+        assert function.get("strict") is True
+        parameters = function.get("parameters") or {}
+        assert parameters["additionalProperties"] is False
+        assert "title" not in parameters
+        assert all("title" not in prop for prop in parameters["properties"].values())
+    only_add = await list_mcp_tools(http_url, filter_tool=lambda t: t["function"]["name"] == "add")
+    assert [t["function"]["name"] for t in only_add] == ["add"]
+
+    # the label prefix is stripped before the call; the tool's text comes back as a str
+    assert await call_mcp_tool(http_url, "aws__add", '{"a": 1, "b": 2}', server_label="aws") == "3"
+    assert await call_mcp_tool(http_url, "read_header", "", extra_headers={HEADER: "hi"}) == "hi"
+    echoed = await call_mcp_tool(http_url, "echo_meta", "{}", meta={"trace": "t-1"})
+    assert json.loads(echoed)["trace"] == "t-1"
+    with pytest.raises(ToolInputError, match="JSON"):
+        await call_mcp_tool(http_url, "add", "{oops")
+    async with Client(http_url) as client:  # an initialized session is used instead of connecting
+        assert len(await list_mcp_tools("http://unused.invalid/mcp", session=client.session)) == 7
+        assert (
+            await call_mcp_tool(
+                "http://unused.invalid/mcp", "add", '{"a": 2, "b": 2}', session=client.session
+            )
+            == "4"
+        )
+
+
+@pytest.mark.anyio
 async def test_seed_compatible_function_over_stdio() -> None:
     tools, invokers = await build_mcp_tools_and_invokers([stdio_config(server_label="s")])
     assert len(tools) == 7
     result = await invokers["s__add"](call("s__add", {"a": 1, "b": 2}), None)
-    assert json.loads(result.content) == {"result": 3}
+    assert result == "3"
 
 
 @pytest.mark.anyio
@@ -349,7 +391,7 @@ async def test_an_existing_session_is_used_and_left_open(http_url: str) -> None:
         tools, invokers = await build_mcp_tools_and_invokers(config)
         assert len(tools) == 7
         result = await invokers["own__add"](call("own__add", {"a": 1, "b": 1}), None)
-        assert json.loads(result.content) == {"result": 2}
+        assert result == "2"
         assert (await client.call_tool("add", {"a": 0, "b": 0})).is_error is False  # still open
 
 
@@ -423,7 +465,7 @@ def test_configs_must_be_configs() -> None:
         MCPToolset([cast(MCPServerConfig, "http://127.0.0.1:1/mcp")])
 
 
-def test_strict_is_set_only_for_schemas_that_already_satisfy_it() -> None:
+def test_schemas_are_made_strict_when_strict_mode_can_express_them() -> None:
     closed: dict[str, Any] = {
         "type": "object",
         "properties": {"q": {"type": "string"}, "opts": {"$ref": "#/$defs/Opts"}},
@@ -441,18 +483,59 @@ def test_strict_is_set_only_for_schemas_that_already_satisfy_it() -> None:
     param = _tool_param(McpTool(name="search", input_schema=closed), "lbl__")
     assert param["function"]["name"] == "lbl__search"
     assert param["function"].get("strict") is True
-    assert param["function"].get("parameters") == closed
+    assert param["function"].get("parameters") == closed  # already strict: unchanged
 
-    optional = {**closed, "required": ["q"]}
-    assert _tool_param(McpTool(name="t", input_schema=optional), "")["function"].get("strict") is False
-    open_nested = json.loads(json.dumps(closed))
-    del open_nested["$defs"]["Opts"]["additionalProperties"]
-    assert _tool_param(McpTool(name="t", input_schema=open_nested), "")["function"].get("strict") is False
-    one_of = {**closed, "properties": {**closed["properties"], "q": {"oneOf": [{"type": "string"}]}}}
-    assert _tool_param(McpTool(name="t", input_schema=one_of), "")["function"].get("strict") is False
+    # optional -> required but nullable (the invoker drops the null); titles and defaults go; open -> closed
+    optional = {
+        "type": "object",
+        "title": "Args",
+        "properties": {"q": {"type": "string", "title": "Q"}, "limit": {"type": "integer", "default": 3}},
+        "required": ["q"],
+    }
+    made = _tool_param(McpTool(name="t", input_schema=optional), "")
+    assert made["function"].get("strict") is True
+    assert made["function"].get("parameters") == {
+        "type": "object",
+        "properties": {
+            "q": {"type": "string"},
+            "limit": {
+                "anyOf": [{"type": "integer"}, {"type": "null"}],
+                "description": "Default: 3 (send null to use it).",
+            },
+        },
+        "required": ["q", "limit"],
+        "additionalProperties": False,
+    }
+
+    # what strict mode cannot express is sent as the server wrote it, not strict
+    free_map = {
+        "type": "object",
+        "properties": {"tags": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "required": ["tags"],
+    }
+    sent = _tool_param(McpTool(name="t", input_schema=free_map), "")
+    assert sent["function"].get("strict") is False
+    assert sent["function"].get("parameters") == free_map
+    negated = {"type": "object", "properties": {"q": {"not": {"type": "null"}}}, "required": ["q"]}
+    assert _tool_param(McpTool(name="t", input_schema=negated), "")["function"].get("strict") is False
     empty = _tool_param(McpTool(name="t", input_schema={}, description="d"), "")
-    assert empty["function"].get("parameters") == {"type": "object", "properties": {}}
+    assert empty["function"].get("parameters") == {
+        "type": "object",
+        "properties": {},
+        "required": [],
+        "additionalProperties": False,
+    }
+    assert empty["function"].get("strict") is True
     assert empty["function"].get("description") == "d"
+
+
+@pytest.mark.anyio
+async def test_a_null_optional_argument_lets_the_server_apply_its_default() -> None:
+    async with MCPToolset(stdio_config()) as toolset:
+        fail = next(t for t in toolset.tools if t["function"]["name"] == "fail")
+        assert fail["function"].get("parameters", {})["required"] == ["message"]
+        result = await toolset.invokers["fail"](call("fail", {"message": None}), None)
+        assert result.content.endswith(": boom")  # the server's default
 
 
 @pytest.mark.anyio

@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field, ValidationError
 from chat_to_responses._pydantic_tools import (
     PydanticToolConfig,
     build_pydantic_tools_and_invokers,
+    camel_to_snake,
+    describe_argument_error,
+    get_strict_json_schema,
     pydantic_to_tool,
 )
 from chat_to_responses._tools import ToolInputError, ToolResult, make_tool_call
@@ -400,8 +403,9 @@ async def test_null_for_a_defaulted_field_gets_the_default() -> None:
 @pytest.mark.anyio
 async def test_optional_without_default_still_requires_a_value() -> None:
     args = {k: v for k, v in ISSUE_ARGS.items() if k != "milestone"}
-    with pytest.raises(ToolInputError, match=r"- milestone: Field required"):
+    with pytest.raises(ValidationError) as info:
         await call(CreateIssue, args)
+    assert "- milestone: Field required" in str(describe_argument_error("create_issue", info.value))
 
 
 @pytest.mark.anyio
@@ -447,9 +451,9 @@ async def test_empty_arguments_mean_an_empty_object() -> None:
 @pytest.mark.anyio
 async def test_missing_required_field_is_a_readable_tool_input_error() -> None:
     args = {k: v for k, v in ISSUE_ARGS.items() if k != "title"}
-    with pytest.raises(ToolInputError) as info:
+    with pytest.raises(ValidationError) as info:  # pydantic's own error, as the seed raised
         await call(CreateIssue, args)
-    message = str(info.value)
+    message = str(describe_argument_error("create_issue", info.value))
     assert message.splitlines() == [
         "Invalid arguments for tool 'create_issue'; fix them and call the tool again:",
         "- title: Field required",
@@ -459,9 +463,9 @@ async def test_missing_required_field_is_a_readable_tool_input_error() -> None:
 @pytest.mark.anyio
 async def test_wrong_types_name_the_field_path_and_the_value() -> None:
     args = {**ISSUE_ARGS, "estimate": "lots", "labels": [{"name": 5}], "priority": "urgent"}
-    with pytest.raises(ToolInputError) as info:
+    with pytest.raises(ValidationError) as info:
         await call(CreateIssue, args)
-    message = str(info.value)
+    message = str(describe_argument_error("create_issue", info.value))
     assert (
         '- estimate: Input should be a valid integer, unable to parse string as an integer (got "lots")'
         in (message)
@@ -494,13 +498,53 @@ async def test_handler_exceptions_propagate_unchanged() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_validation_error_raised_by_the_handler_is_not_turned_into_tool_input_error() -> None:
+async def test_a_validation_error_raised_by_the_handler_is_not_described_to_the_model() -> None:
     async def failing(validated: Issue, context: Any) -> str:
-        Issue.model_validate({})
+        Issue.model_validate({"secret": "s3cr3t"})
         return "unreachable"
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as info:
         await call(Issue, {"title": "x"}, failing)
+    assert describe_argument_error("issue", info.value) is None  # the handler's, not the model's mistake
+    assert describe_argument_error("issue", RuntimeError("x")) is None
+
+
+def test_camel_to_snake_is_the_seeds_rule() -> None:
+    assert camel_to_snake("IssueComment") == "issue_comment"
+    assert camel_to_snake("HTTPRequestV2") == "http_request_v2"
+    assert camel_to_snake("getURL") == "get_url"
+
+
+def test_get_strict_json_schema_is_a_strict_response_format() -> None:
+    class Step(BaseModel):
+        title: str
+        output: str
+
+    class Answer(BaseModel):
+        """A worked answer."""
+
+        steps: list[Step]
+        final: str
+        confidence: float = 0.5
+        note: str | None = None
+
+    fmt = get_strict_json_schema(Answer)
+    assert fmt["type"] == "json_schema"
+    spec = fmt["json_schema"]
+    assert (spec["name"], spec.get("description"), spec.get("strict")) == ("Answer", "A worked answer.", True)
+    schema = spec.get("schema") or {}
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["steps", "final", "confidence", "note"]
+    # defaults are plainly required (not made nullable): what the model answers validates as the model
+    assert schema["properties"]["confidence"] == {"type": "number"}
+    assert schema["properties"]["note"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    step = schema["$defs"]["Step"]
+    assert step["properties"]["title"] == {"type": "string"}  # a field named title is kept
+    assert step["additionalProperties"] is False
+    assert "title" not in step  # the title annotation is not
+    answer = '{"steps": [{"title": "t", "output": "o"}], "final": "x", "confidence": 1, "note": null}'
+    assert Answer.model_validate_json(answer).confidence == 1
+    assert json.dumps(fmt)  # plain JSON, ready for response_format
 
 
 @pytest.mark.anyio

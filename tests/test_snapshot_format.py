@@ -49,7 +49,7 @@ def test_cut_and_failed_streams_show_why() -> None:
     failed = format_events(failed_stream()).splitlines()
     assert failed[5] == "5 error code=server_error message='upstream disconnected'"
     assert failed[-1] == (
-        "9 response.failed resp_test_1 failed output=[msg_1(incomplete)]"
+        "6 response.failed resp_test_1 failed output=[msg_1(incomplete)]"
         " error=server_error:'upstream disconnected' usage=null"
     )
 

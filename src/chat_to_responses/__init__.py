@@ -15,11 +15,13 @@ from ._history import items_to_messages, messages_to_items, output_items_to_mess
 from ._ids import IdFactory, SequentialIds, random_id
 from ._loop import (
     ChatCompletionStreamHandler,
+    ChunkStreamer,
     FunctionTool,
     IterationCompleted,
     IterationStarted,
     LifecycleEvent,
     MaxIterationsReached,
+    OnToolError,
     ResponsesStreamHandler,
     RunCompleted,
     RunFailed,
@@ -29,13 +31,21 @@ from ._loop import (
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
+    ToolCallTimeout,
+    ToolErrorContent,
     UnknownToolError,
     UpstreamError,
+    default_tool_error_content,
     merge_tools_and_invokers,
     stream_until_user_input,
     stream_until_user_input_events,
 )
-from ._pydantic_tools import PydanticToolConfig, build_pydantic_tools_and_invokers, pydantic_to_tool
+from ._pydantic_tools import (
+    PydanticToolConfig,
+    build_pydantic_tools_and_invokers,
+    get_strict_json_schema,
+    pydantic_to_tool,
+)
 from ._sse import (
     ChatSSEDecoder,
     encode_sse,
@@ -47,10 +57,13 @@ from ._sse import (
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
 from ._wire import atranslate_sse, translate_sse
 
+ToolInvokerFn = ToolInvoker  # the seed's name
+
 __all__ = [
     "ChatCmplStreamHandler",
     "ChatCompletionStreamHandler",
     "ChatSSEDecoder",
+    "ChunkStreamer",
     "FunctionTool",
     "IdFactory",
     "IterationCompleted",
@@ -63,6 +76,7 @@ __all__ = [
     "MCPToolset",
     "MCPToolsetError",
     "MaxIterationsReached",
+    "OnToolError",
     "PydanticToolConfig",
     "ResponsesStreamHandler",
     "RunCompleted",
@@ -75,8 +89,11 @@ __all__ = [
     "ToolCallCompleted",
     "ToolCallFailed",
     "ToolCallStarted",
+    "ToolCallTimeout",
+    "ToolErrorContent",
     "ToolInputError",
     "ToolInvoker",
+    "ToolInvokerFn",
     "ToolParam",
     "ToolResult",
     "UnknownToolError",
@@ -86,11 +103,15 @@ __all__ = [
     "atranslate_sse",
     "build_mcp_tools_and_invokers",
     "build_pydantic_tools_and_invokers",
+    "call_mcp_tool",
     "decode_carriers",
+    "default_tool_error_content",
     "encode_sse",
     "encode_sse_done",
+    "get_strict_json_schema",
     "items_to_messages",
     "iter_jsonl_chunks",
+    "list_mcp_tools",
     "merge_tools_and_invokers",
     "messages_to_items",
     "output_items_to_message",
@@ -115,6 +136,8 @@ _MCP_NAMES = frozenset(
         "MCPToolset",
         "MCPToolsetError",
         "build_mcp_tools_and_invokers",
+        "call_mcp_tool",
+        "list_mcp_tools",
     }
 )
 

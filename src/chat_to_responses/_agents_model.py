@@ -99,6 +99,7 @@ _OPTIONS: Final = frozenset(
         "should_replay_reasoning_content",
         "strict_feature_validation",
         "buffer_streamed_tool_calls",
+        "require_finish_reason",
     }
 )
 
@@ -205,6 +206,9 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
       what DeepSeek requires), ``"always"`` or ``"never"``.
     - ``include_usage``: ``stream_options.include_usage`` sent on streamed requests (default ``True``;
       ``None`` sends no ``stream_options``); ``ModelSettings.include_usage`` wins when set.
+    - ``require_finish_reason``: a stream that ends without a ``finish_reason`` raises ``ModelBehaviorError``
+      (it was cut) instead of completing. ``None`` (default) decides as openai-agents does: on for the
+      official OpenAI endpoint, off elsewhere (vLLM-hosted models and some gateways end cleanly without one).
     """
 
     def __init__(
@@ -220,6 +224,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         think_tags: bool = True,
         reasoning_content: ReasoningContentMode = "tool_turns",
         include_usage: bool | None = True,
+        require_finish_reason: bool | None = None,
     ) -> None:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
@@ -237,6 +242,9 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         self._handler_options: dict[str, Any] = {"ids": ids, "reasoning": reasoning, "think_tags": think_tags}
         self._reasoning_content: ReasoningContentMode = reasoning_content
         self._include_usage = include_usage
+        if require_finish_reason is None:
+            require_finish_reason = ChatCmplHelpers.is_openai(openai_client)
+        self._require_finish_reason = require_finish_reason
 
     def __repr__(self) -> str:
         return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._base_url())!r})"
@@ -350,7 +358,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                     model=str(self.model),
                     strict_feature_validation=self._strict_feature_validation,
                     raise_on_length_truncation=True,
-                    require_finish_reason=ChatCmplHelpers.is_openai(self._client),
+                    require_finish_reason=self._require_finish_reason,
                     preserve_raw_usage=model_settings.preserve_raw_usage is True,
                     **self._handler_options,
                 ):

@@ -27,15 +27,20 @@ Choices where the rules are silent
   Open Responses does) is not checked. Any other event with a truthy top-level `error` key is rule 3: the
   openai SDK raises `APIError` on it mid-stream, so the stream never reaches its terminal.
 - `response.queued`, a repeated `response.created` / `response.in_progress` are rule 2.
-- Rule 18's "the open item": the item with the highest `output_index` is the one the cut hit, so it must be
-  done with status `incomplete`. Rule 19's "items open at the failure": items open when an `error` event
-  arrives must close with status `incomplete`, and no item may still be open at `response.failed`.
-  `response.failed`'s `output` is not compared (the openai SDK rebuilds it when null).
+- Items cut by the ending (rules 16, 18, 19): at `response.incomplete` or `response.failed`, the terminal
+  `output` is the done items in order, then the items the ending cut, each with status `incomplete`; every
+  item still open must be among those (nothing received is lost). At `response.failed` no item open at an
+  `error` event may be announced done (Codex replays every item it is told is done); one closed earlier
+  by a length cut stays done. At `response.incomplete` an open message or reasoning item must be closed
+  as `incomplete`, a function call may stay open only if its arguments are not complete JSON, and a done
+  call's arguments must be complete JSON; if the item with the highest `output_index` is done, its
+  status is `incomplete`.
 - Raw reasoning text may open its part with `content_part.added` (type `reasoning_text`) or implicitly with
   its first `reasoning_text.delta` / `.done`; either way `content_index` is dense from 0. The Open Responses
   spelling `response.reasoning.delta` and other event types this project never emits are not checked
   beyond the envelope.
-- The full close sequence (`*.done`, part done, item done) is required for cut items too.
+- The full close sequence (`*.done`, part done, item done) is required for every item announced done,
+  cut by a length or filter ending included.
 - Usage (rule 20): each count must be a non-negative integer; `total_tokens` is not required to equal the
   sum, because some upstreams count it differently and the translator copies it.
 - With `sse_frames`, the k-th data frame must carry the k-th event (same JSON, None vs missing ignored);
@@ -65,7 +70,15 @@ _LIFECYCLE_STATUS: Final = {
 }
 _OPENING_TYPES: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL_TYPES: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
-_ID_PREFIX: Final = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_"}
+_CUTTING_TYPES: Final = frozenset({"response.incomplete", "response.failed"})
+_ID_PREFIX: Final = {
+    "message": "msg_",
+    "function_call": "fc_",
+    "custom_tool_call": "ctc_",
+    "reasoning": "rs_",
+}
+# Call items and the field their deltas build (rule 13 holds for both).
+_CALL_FIELD: Final = {"function_call": "arguments", "custom_tool_call": "input"}
 _INCOMPLETE_REASONS: Final = frozenset({"max_output_tokens", "content_filter"})
 _DONE_STATUSES: Final = frozenset({"completed", "incomplete"})
 _TEXT_FIELD: Final = {
@@ -340,6 +353,8 @@ class _StreamChecker:
             "response.output_text.annotation.added": self._on_annotation,
             "response.function_call_arguments.delta": self._on_arguments_delta,
             "response.function_call_arguments.done": self._on_arguments_done,
+            "response.custom_tool_call_input.delta": self._on_arguments_delta,
+            "response.custom_tool_call_input.done": self._on_arguments_done,
             "error": self._on_error,
         }
 
@@ -400,11 +415,12 @@ class _StreamChecker:
         if self.terminal_at is None:
             # Codex: "stream closed before response.completed"; the SDK raises on EOF.
             self.report_at(3, None, "no terminal response.completed / response.incomplete / response.failed")
-        for item in self.open_items.values():
-            # Codex builds its history from output_item.done: an item without one is lost.
-            self.report_at(
-                9, None, f"{item.label} added at event {item.added_at} never gets output_item.done"
-            )
+        if self.terminal_type not in _CUTTING_TYPES:  # a cut ending's open items are checked there
+            for item in self.open_items.values():
+                # Codex builds its history from output_item.done: an item without one is lost.
+                self.report_at(
+                    9, None, f"{item.label} added at event {item.added_at} never gets output_item.done"
+                )
         for index in self.unanswered_errors:
             # openai SDK get_final_response() and openai-agents raise on an error event.
             self.report_at(3, index, "error event not followed by response.failed")
@@ -471,12 +487,12 @@ class _StreamChecker:
 
     def _on_terminal(self, event_type: str, response: JSONObject) -> None:
         self._mark_terminal(event_type)
+        self._check_final_output(event_type, response)
         if event_type == "response.failed":
             self._check_failed(response)
             return
         if response.get("error") is not None:
             self.report(16, f"{event_type} has response.error {show(response.get('error'))}, expected null")
-        self._check_final_output(event_type, response)
         if event_type == "response.completed":
             self._check_completed(response)
         else:
@@ -491,11 +507,14 @@ class _StreamChecker:
             self.report(16, f"{event_type} response.output is {show(response.get('output'))}, not a list")
             return
         done = self._done_items()
-        if len(output) != len(done):
+        cut_ending = event_type in _CUTTING_TYPES
+        if len(output) != len(done) and not (cut_ending and len(output) > len(done)):
             ids = ", ".join(item.id or "?" for item in done)
             self.report(
                 16, f"{event_type} response.output has {len(output)} items, {len(done)} were done: [{ids}]"
             )
+        if cut_ending:
+            self._check_cut_output(event_type, output[len(done) :])
         for position, (final, item) in enumerate(zip(output, done, strict=False)):
             difference = json_difference(item.done_item, final)
             if difference is not None:
@@ -503,6 +522,18 @@ class _StreamChecker:
                     16, f"response.output[{position}] differs from the done {item.label}: {difference}"
                 )
                 self._check_final_texts(position, final, item)
+
+    def _check_cut_output(self, event_type: str, cut: list[object]) -> None:
+        """After the done items: what the ending cut, each ``incomplete``, every open item among them."""
+        cut_ids = set()
+        for entry in cut:
+            status = entry.get("status") if isinstance(entry, dict) else None
+            cut_ids.add(_str(entry, "id") if isinstance(entry, dict) else None)
+            if status != "incomplete":
+                self.report(16, f"{event_type} output {show(entry)} after the done items is not incomplete")
+        for item in self.open_items.values():
+            if item.id not in cut_ids:
+                self.report(16, f"{item.label} was open at {event_type} but is missing from response.output")
 
     def _check_final_texts(self, position: int, final: object, item: _Item) -> None:
         content = _list(final, "content") if isinstance(final, dict) else None
@@ -534,7 +565,15 @@ class _StreamChecker:
             shown = show(reason if details is not None else response.get("incomplete_details"))
             self.report(18, f"incomplete_details.reason is {shown}, not max_output_tokens/content_filter")
         for item in self.open_items.values():
-            self.report(18, f"{item.label} is still open at response.incomplete; close it as 'incomplete'")
+            if item.type not in _CALL_FIELD:  # a cut call (function or custom) stays unannounced
+                self.report(18, f"{item.label} is still open at response.incomplete; close it 'incomplete'")
+            elif item.type == "function_call" and _is_json(item.built_arguments()):
+                self.report(18, f"{item.label} has complete JSON arguments but is never announced done")
+        for item in self._done_items():
+            arguments = _str(item.done_item, "arguments") if item.done_item is not None else None
+            if item.type == "function_call" and not _is_json(arguments or ""):
+                # Codex and the tool loops execute every call announced done.
+                self.report(18, f"{item.label} was cut inside its arguments but is announced done")
         if self.items:
             last = self.items[max(self.items)]
             status = _obj_status(last.done_item)
@@ -547,8 +586,6 @@ class _StreamChecker:
         message = _str(error, "message") if error is not None else None
         if not code or not message:
             self.report(19, f"response.failed needs response.error with code and message, got {show(error)}")
-        for item in self.open_items.values():
-            self.report(19, f"{item.label} is still open at response.failed; close it as 'incomplete' first")
         self.unanswered_errors.clear()
 
     def _on_error(self, event_type: str, event: JSONObject) -> None:
@@ -598,7 +635,7 @@ class _StreamChecker:
         elif record.id in self.item_ids:
             self.report(7, f"item id {record.id!r} is used twice")
         self.item_ids.add(record.id or "")
-        if record.type != "function_call":
+        if record.type not in _CALL_FIELD:
             return
         # openai-agents matches tool outputs to calls by call_id: empty or repeated ids lose results.
         if not record.call_id:
@@ -614,10 +651,11 @@ class _StreamChecker:
             self.report(8, f"added {record.label} has status {show(item.get('status'))}, not 'in_progress'")
         if record.type == "message" and not _is_empty_list(item.get("content")):
             self.report(8, f"added {record.label} has content {show(item.get('content'))}, expected []")
-        if record.type == "function_call":
-            if item.get("arguments") != "":
+        if record.type in _CALL_FIELD:
+            field_name = _CALL_FIELD[record.type]
+            if item.get(field_name) != "":
                 self.report(
-                    8, f"added {record.label} has arguments {show(item.get('arguments'))}, expected ''"
+                    8, f"added {record.label} has {field_name} {show(item.get(field_name))}, expected ''"
                 )
             if not record.name:
                 self.report(8, f"added {record.label} has no name")
@@ -647,7 +685,7 @@ class _StreamChecker:
 
     def _check_done_identity(self, record: _Item, item: JSONObject) -> None:
         # The openai SDK and Codex match added to done by type + id (+ call_id for calls).
-        keys = ("type", "id", "call_id", "name") if record.type == "function_call" else ("type", "id")
+        keys = ("type", "id", "call_id", "name") if record.type in _CALL_FIELD else ("type", "id")
         added = {"type": record.type, "id": record.id, "call_id": record.call_id, "name": record.name}
         for key in keys:
             # A name missing at added is rule 8's; don't report it again as a change.
@@ -660,25 +698,26 @@ class _StreamChecker:
         status = item.get("status")
         if status not in _DONE_STATUSES:
             self.report(9, f"done {record.label} has status {show(status)}, not 'completed'/'incomplete'")
-        elif record.open_at_error and status != "incomplete":
-            self.report(19, f"{record.label} was open at the error event but is done as {status!r}")
+        elif record.open_at_error:
+            self.report(19, f"{record.label} was open at the error event but is announced done")
 
     def _check_built_item(self, record: _Item, item: JSONObject) -> None:
         if record.type == "message":
             self._check_built_parts(record, _MESSAGE_CONTENT, item.get("content"))
-        elif record.type == "function_call":
+        elif record.type in _CALL_FIELD:
             self._check_built_arguments(record, item)
         elif record.type == "reasoning":
             self._check_built_reasoning(record, item)
 
     def _check_built_arguments(self, record: _Item, item: JSONObject) -> None:
+        field_name = _CALL_FIELD[record.type]
         if record.arguments_done is None:
-            self.report(13, f"output_item.done for {record.label} before function_call_arguments.done")
-        arguments = _str(item, "arguments")
+            self.report(13, f"output_item.done for {record.label} before its {field_name} .done event")
+        arguments = _str(item, field_name)
         if arguments is None:
-            self.report(13, f"done {record.label} has no string arguments")
+            self.report(13, f"done {record.label} has no string {field_name}")
         elif difference := text_difference(record.built_arguments(), arguments):
-            self.report(13, f"done {record.label} arguments differ from the deltas: {difference}")
+            self.report(13, f"done {record.label} {field_name} differ from the deltas: {difference}")
 
     def _check_built_reasoning(self, record: _Item, item: JSONObject) -> None:
         self._check_built_parts(record, _REASONING_SUMMARY, item.get("summary"))
@@ -918,27 +957,28 @@ class _StreamChecker:
     # --- function calls (rule 13) ---
 
     def _on_arguments_delta(self, event_type: str, event: JSONObject) -> None:
-        record = self._target_item(event_type, event, ("function_call",), 13)
+        record = self._target_item(event_type, event, (_call_type(event_type),), 13)
         if record is None:
             return
         delta = _str(event, "delta")
         if record.arguments_done is not None:
-            self.report(13, f"{event_type} for {record.label} after function_call_arguments.done")
+            self.report(13, f"{event_type} for {record.label} after its .done event")
         elif delta is None:
             self.report(13, f"{event_type} has no string delta")
         else:
             record.arguments.append(delta)
 
     def _on_arguments_done(self, event_type: str, event: JSONObject) -> None:
-        record = self._target_item(event_type, event, ("function_call",), 13)
+        record = self._target_item(event_type, event, (_call_type(event_type),), 13)
         if record is None:
             return
         if record.arguments_done is not None:
             self.report(13, f"second {event_type} for {record.label}")
             return
-        arguments = _str(event, "arguments")
+        field_name = _CALL_FIELD[record.type]
+        arguments = _str(event, field_name)
         if arguments is None:
-            self.report(13, f"{event_type} has no string arguments")
+            self.report(13, f"{event_type} has no string {field_name}")
         elif difference := text_difference(record.built_arguments(), arguments):
             self.report(13, f"{event_type} for {record.label} differs from the deltas: {difference}")
         record.arguments_done = record.built_arguments() if arguments is None else arguments
@@ -947,6 +987,19 @@ class _StreamChecker:
             self.report(
                 13, f"{event_type} names function {show(name)}, {record.label} is {show(record.name)}"
             )
+
+
+def _call_type(event_type: str) -> str:
+    custom = event_type.startswith("response.custom_tool_call_input.")
+    return "custom_tool_call" if custom else "function_call"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _obj_status(item: JSONObject | None) -> object:

@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "--reasoning", choices=("summary", "text"), default="summary", help="how raw reasoning is reported"
     )
     translate.add_argument("--no-think-tags", action="store_true", help="keep <think> tags in the text")
+    translate.add_argument(
+        "--require-finish-reason",
+        action="store_true",
+        help="fail a stream that ends without a finish_reason (cut)",
+    )
     translate.add_argument("--choice", type=int, default=0, help="choice index to translate when n > 1")
     translate.add_argument("--model", help="model name for the response (default: the chunks')")
     translate.add_argument(
@@ -74,6 +79,7 @@ def _translate(args: argparse.Namespace) -> int:
         reasoning=args.reasoning,
         think_tags=not args.no_think_tags,
         choice_index=args.choice,
+        require_finish_reason=args.require_finish_reason,
     )
     try:
         last = _write_events(handler, chunks, sys.stdout.buffer, args.format)

@@ -52,8 +52,9 @@ def _members_by_type(union: Any) -> dict[str, type[BaseModel]]:
 
 
 # openai-agents' own handle_stream keywords (their meaning: ``_agents_stream``).
+# (``require_finish_reason`` is a handler option too: alone, it keeps the stream rules.)
 _AGENTS_KEYWORDS: Final = frozenset(
-    {"strict_feature_validation", "preserve_raw_usage", "raise_on_length_truncation", "require_finish_reason"}
+    {"strict_feature_validation", "preserve_raw_usage", "raise_on_length_truncation"}
 )
 _EVENT_CLASSES: Final = _members_by_type(ResponseStreamEvent)
 _ITEM_CLASSES: Final = _members_by_type(ResponseOutputItem)
@@ -125,6 +126,9 @@ class ChatCmplStreamHandler:
             the Agents SDK display) or as ``"text"`` (``reasoning_text`` content).
         think_tags: parse ``<think>…</think>`` at the start of content as reasoning (default on).
         choice_index: the choice to translate when the request had n > 1 (others are ignored).
+        require_finish_reason: a stream that ends without any ``finish_reason`` is ``response.failed`` (it
+            was cut) rather than ``completed``. Off by default: vLLM-hosted models and Snowflake end cleanly
+            without one; turn it on for upstreams that always send it (OpenAI does).
     """
 
     def __init__(
@@ -135,6 +139,7 @@ class ChatCmplStreamHandler:
         reasoning: ReasoningMode = "summary",
         think_tags: bool = True,
         choice_index: int = 0,
+        require_finish_reason: bool = False,
     ) -> None:
         template = (
             response.model_dump(mode="json", exclude_none=True)
@@ -142,7 +147,12 @@ class ChatCmplStreamHandler:
             else response
         )
         self._core = StreamTranslator(
-            response=template, ids=ids, reasoning=reasoning, think_tags=think_tags, choice_index=choice_index
+            response=template,
+            ids=ids,
+            reasoning=reasoning,
+            think_tags=think_tags,
+            choice_index=choice_index,
+            require_finish_reason=require_finish_reason,
         )
 
     @property
@@ -184,8 +194,8 @@ class ChatCmplStreamHandler:
         ``response`` is the template (agents passes a placeholder response); ``model`` fills in its model.
         An exception from ``stream`` ends the events with ``response.failed`` and is not re-raised, so the
         consumer always sees a terminal event. Other keyword arguments are handler options, or agents'
-        own (``strict_feature_validation``, ``preserve_raw_usage``, ``raise_on_length_truncation``,
-        ``require_finish_reason``).
+        own (``strict_feature_validation``, ``preserve_raw_usage``, ``raise_on_length_truncation``; and
+        ``require_finish_reason``, which raises agents' ``ModelBehaviorError`` under agents' contract).
 
         agents' calling convention — an openai ``Response`` placeholder (with openai-agents installed) or
         any of agents' keywords — selects agents' contract (``_agents_stream``): a ``length`` /
@@ -202,11 +212,13 @@ class ChatCmplStreamHandler:
         if model and not template.get("model"):
             template["model"] = model
         agents_options = {k: options.pop(k) for k in list(options) if k in _AGENTS_KEYWORDS}
-        handler = cls(response=template, **options)
         if not agents_options and not (isinstance(response, Response) and _agents_installed()):
-            return handler._drive_async(stream)
+            return cls(response=template, **options)._drive_async(stream)
         from . import _agents_stream
 
+        # agents' check of the finish reason raises agents' error (the handler's would fail the response)
+        agents_options["require_finish_reason"] = options.pop("require_finish_reason", False)
+        handler = cls(response=template, **options)
         endings = _agents_stream.AgentsEndings(
             response,
             handler._core,

@@ -6,10 +6,20 @@ events of :class:`ChatCmplStreamHandler`, not raw chunks, so every provider quir
 
 Why it is faster than the seed: each tool starts the moment its ``function_call`` item is done, while
 the model is still streaming, and independent calls run concurrently in one anyio task group. Results
-go back in call order. Errors the model caused (unknown tool, invalid JSON arguments, arguments that do
-not fit — :class:`ToolInputError`) are told to the model, which can retry; a tool's own exception follows
-``on_tool_error``: ``emit`` tells the model its type and message, ``raise`` re-raises, ``abort`` ends
-the run with :class:`RunFailed`.
+go back in call order.
+
+A failed call follows ``on_tool_error`` as in the seed: ``emit`` yields :class:`ToolCallFailed` then
+:class:`ToolCallCompleted` with the result the model is told, and goes on; ``raise`` yields
+``ToolCallFailed`` and re-raises the exception; ``abort`` yields ``ToolCallFailed`` then
+:class:`RunFailed`. What the model is told is ``tool_error_content(tool_call, exception)``; the default,
+:func:`default_tool_error_content`, never sends an exception's own text (it can hold connection strings,
+paths, keys) to the model provider: a tool's exception becomes the seed's ``"Tool invocation failed."``.
+The model's own mistakes are told in full so it can fix them: an unknown tool
+(:class:`UnknownToolError`), arguments that are not JSON or do not fit the tool (:class:`ToolInputError`,
+a pydantic tool's ``ValidationError``), and a call that outran ``tool_timeout`` (:class:`ToolCallTimeout`).
+
+A tool schema without an invoker is a configuration error: ``ValueError("No invoker for tool(s): [...]")``
+before any request (``fallback_invoker`` is asked first).
 
 Nothing is lost when a run does not complete: ``RunFailed.result``, ``MaxIterationsReached.result``
 and, on cancellation, the cancel exception's ``result`` attribute carry the conversation so far.
@@ -21,14 +31,25 @@ consuming task: either closes the upstream HTTP stream at once and cancels the r
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import aclosing, nullcontext
+import logging
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import anyio
-from openai import AsyncOpenAI, AsyncStream
+from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import ResponseStreamEvent
@@ -36,9 +57,27 @@ from pydantic import BaseModel
 
 from ._handler import ChatCmplStreamHandler
 from ._history import output_items_to_message
+from ._pydantic_tools import describe_argument_error
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, make_tool_call
 
+logger = logging.getLogger(__name__)
+
 OnToolError = Literal["emit", "raise", "abort"]
+"""What a failed tool call does (the seed's name): see the module docstring."""
+ToolErrorContent = Callable[[ToolCall, BaseException], str]
+"""``(tool_call, exception) -> str``: what the model is told about a failed call under ``emit``."""
+
+GENERIC_TOOL_ERROR_MESSAGE = "Tool invocation failed."
+
+
+@runtime_checkable
+class ChunkStreamer(Protocol):
+    """One streaming request in chat chunk terms (seed 0.6): pass one as ``openai_client`` to stream from
+    anything that is not an OpenAI-compatible client. ``kwargs`` are the OpenAI-named request options."""
+
+    def stream(
+        self, *, messages: list[dict[str, Any]], model: str, **kwargs: Any
+    ) -> AsyncIterator[ChatCompletionChunk | dict[str, Any]]: ...
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -74,7 +113,8 @@ class ToolCallCompleted:
 
 @dataclass(frozen=True)
 class ToolCallFailed:
-    """The call failed; ``result`` is what the model was told (None when the run stops instead)."""
+    """The call failed. Under ``emit`` a :class:`ToolCallCompleted` with what the model is told follows;
+    ``result`` carries the same (None when the run stops instead)."""
 
     iteration: int
     tool_call: ToolCall
@@ -129,8 +169,12 @@ class UpstreamError(Exception):
         self.code = code
 
 
-class UnknownToolError(LookupError):
-    """The model called a tool that has no invoker."""
+class UnknownToolError(LookupError, ValueError):
+    """The model called a tool that has no invoker (a ``ValueError`` too, as the seed raised)."""
+
+
+class ToolCallTimeout(TimeoutError):  # noqa: N818  (the seed's name)
+    """A tool invoker outran ``tool_timeout`` and was cancelled (seed 0.6 name; a ``TimeoutError``)."""
 
 
 # ---------------------------------------------------------------------------------------------- result
@@ -154,7 +198,10 @@ class StreamResult:
     incomplete_reason: str | None = None
 
     def to_input_list(self) -> list[dict[str, Any]]:
-        return json.loads(json.dumps(self.messages, default=str))  # type: ignore[no-any-return]
+        """The messages as plain JSON data, ready for the next request. As in seed 0.6, a value that is
+        not JSON (a model object in your input messages) raises ``TypeError`` here instead of being
+        stringified into something the provider rejects later."""
+        return json.loads(json.dumps(self.messages))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------------- tools
@@ -183,7 +230,9 @@ def merge_tools_and_invokers(
     tool_invokers: Mapping[str, ToolInvoker] | None = None,
     stream_tools: Iterable[ToolParam] | None = None,
 ) -> tuple[list[ToolParam], dict[str, ToolInvoker]]:
-    """Schemas from ``stream_kwargs["tools"]`` then ``tools`` (later wins); explicit invokers win."""
+    """Schemas from ``stream_kwargs["tools"]`` then ``tools`` (later wins); explicit invokers win (with a
+    warning when one replaces a :class:`Tool`'s own ``invoke``). ``ValueError`` if a schema has no invoker.
+    """
     schemas: dict[str, ToolParam] = {}
     invokers: dict[str, ToolInvoker] = {}
     for schema in stream_tools or ():
@@ -194,8 +243,52 @@ def merge_tools_and_invokers(
             schemas[name], invokers[name] = tool.tool_param, tool.invoke
         else:
             schemas[tool["function"]["name"]] = tool
-    invokers.update(tool_invokers or {})
+    for name, invoker in (tool_invokers or {}).items():
+        if name in invokers:
+            logger.warning("tool_invokers[%r] overrides Tool.invoke from `tools=`", name)
+        invokers[name] = invoker
+    missing = [name for name in schemas if name not in invokers]
+    if missing:
+        raise ValueError(f"No invoker for tool(s): {missing}")
     return list(schemas.values()), invokers
+
+
+def _with_fallbacks(
+    tools: Sequence[Tool | ToolParam] | None,
+    tool_invokers: Mapping[str, ToolInvoker] | None,
+    stream_tools: Sequence[ToolParam],
+    fallback: Callable[[str], ToolInvoker | None] | None,
+) -> Mapping[str, ToolInvoker] | None:
+    """``tool_invokers`` plus what ``fallback`` gives for each schema nothing else covers (as the seed)."""
+    if fallback is None:
+        return tool_invokers
+    invokers = dict(tool_invokers or {})
+    covered = set(invokers) | {t.tool_param["function"]["name"] for t in tools or () if isinstance(t, Tool)}
+    params = [*stream_tools, *(t.tool_param if isinstance(t, Tool) else t for t in tools or ())]
+    for name in (param["function"]["name"] for param in params):
+        if name not in covered:
+            found = fallback(name)
+            if found is not None:
+                invokers[name] = found
+                covered.add(name)
+    return invokers
+
+
+def default_tool_error_content(tool_call: ToolCall, exception: BaseException) -> str:
+    """What the model is told about a failed call, by default.
+
+    The model's own mistakes in full, so it can correct them: an unknown tool, arguments that are not
+    JSON or do not fit (:class:`ToolInputError`, a pydantic tool's validation error), a call that outran
+    ``tool_timeout``. Anything else, a tool's own exception, only as ``"Tool invocation failed."``: its
+    text can hold secrets (connection strings, paths, keys) that must not reach the model provider. The
+    exception stays on :class:`ToolCallFailed` for your code.
+    """
+    described = describe_argument_error(tool_call.function.name, exception)
+    if described is not None:
+        return described
+    if isinstance(exception, (UnknownToolError, ToolInputError, ToolCallTimeout)):
+        return str(exception)
+    return GENERIC_TOOL_ERROR_MESSAGE
 
 
 def tool_output_text(value: Any) -> str:
@@ -243,19 +336,17 @@ class _PendingCall:
     done: anyio.Event = field(default_factory=anyio.Event)
     result: ToolResult | None = None
     error: BaseException | None = None
-    told_to_model: bool = False  # the error is the model's (unknown tool, bad arguments): always tell it
 
 
 class _Tools:
     def __init__(
         self,
         invokers: Mapping[str, ToolInvoker],
-        names: Sequence[str],
         fallback: Callable[[str], ToolInvoker | None] | None,
         context: Any,
         timeout: float | None,
     ) -> None:
-        self._invokers, self._names, self._fallback = dict(invokers), list(names), fallback
+        self._invokers, self._fallback = dict(invokers), fallback
         self._context, self._timeout = context, timeout
 
     def start(self, group: anyio.abc.TaskGroup, call: _PendingCall) -> None:
@@ -263,8 +354,7 @@ class _Tools:
         invoker = self._invokers.get(name) or (self._fallback(name) if self._fallback else None)
         problem = self._model_error(call.tool_call, invoker)
         if problem is not None:
-            call.error, call.told_to_model = problem, True
-            call.result = ToolResult(str(problem), {"error": type(problem).__name__})
+            call.error = problem
             call.done.set()
             return
         assert invoker is not None
@@ -273,7 +363,7 @@ class _Tools:
     def _model_error(self, tool_call: ToolCall, invoker: ToolInvoker | None) -> Exception | None:
         name, arguments = tool_call.function.name, tool_call.function.arguments
         if invoker is None:
-            available = ", ".join(self._names) or "none"
+            available = ", ".join(self._invokers) or "none"
             return UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.")
         if arguments and arguments.strip():
             try:
@@ -285,19 +375,18 @@ class _Tools:
         return None
 
     async def _run(self, call: _PendingCall, invoker: ToolInvoker) -> None:
-        deadline = anyio.fail_after(self._timeout) if self._timeout is not None else nullcontext()
         try:
-            with deadline:
+            with anyio.fail_after(self._timeout) as scope:
                 call.result = _as_tool_result(await invoker(call.tool_call, self._context))
-        except ToolInputError as exc:
-            name = call.tool_call.function.name
-            call.error, call.told_to_model = exc, True
-            call.result = ToolResult(
-                f"Invalid arguments for tool {name!r}: {exc}", {"error": "ToolInputError"}
-            )
-        except TimeoutError:
-            call.error = TimeoutError(
-                f"tool {call.tool_call.function.name!r} timed out after {self._timeout} s"
+        except TimeoutError as exc:
+            # Our cap fired only if our scope was cancelled; else the tool timed out on its own.
+            call.error = (
+                ToolCallTimeout(
+                    f"Tool {call.tool_call.function.name!r} exceeded tool_timeout={self._timeout}s "
+                    "and was cancelled."
+                )
+                if scope.cancel_called
+                else exc
             )
         except Exception as exc:
             call.error = exc
@@ -311,7 +400,7 @@ class _Tools:
 async def stream_until_user_input_events(
     messages: Iterable[Mapping[str, Any]],
     model: str,
-    openai_client: AsyncOpenAI,
+    openai_client: AsyncOpenAI | ChunkStreamer,
     *,
     tools: Sequence[Tool | ToolParam] | None = None,
     tool_invokers: Mapping[str, ToolInvoker] | None = None,
@@ -321,24 +410,33 @@ async def stream_until_user_input_events(
     fallback_invoker: Callable[[str], ToolInvoker | None] | None = None,
     on_tool_error: OnToolError = "emit",
     tool_timeout: float | None = None,
+    tool_error_content: ToolErrorContent | None = None,
     handler_options: Mapping[str, Any] | None = None,
 ) -> AsyncGenerator[LifecycleEvent, None]:
-    """Run the loop, yielding lifecycle events (see the module docstring for the error rules)."""
+    """Run the loop, yielding lifecycle events (see the module docstring for the error rules).
+
+    ``openai_client``: an ``AsyncOpenAI`` (or compatible) client, or a seed 0.6 ``ChunkStreamer`` (any
+    object with ``stream(*, messages, model, **kwargs)`` returning an async iterator of chunks).
+    ``stream_kwargs`` go to the request as they are (``stream_options`` is not added: pass
+    ``{"include_usage": True}`` to get usage from a backend that sends it only when asked).
+    """
     if on_tool_error not in ("emit", "raise", "abort"):
         raise ValueError("on_tool_error must be one of: 'emit', 'raise', or 'abort'")
     request = dict(stream_kwargs or {})
-    schemas, invokers = merge_tools_and_invokers(tools, tool_invokers, request.pop("tools", None))
+    stream_tools = list(request.pop("tools", None) or [])
+    schemas, invokers = merge_tools_and_invokers(
+        tools, _with_fallbacks(tools, tool_invokers, stream_tools, fallback_invoker), stream_tools
+    )
     if schemas:
         request["tools"] = schemas
-    request.setdefault("stream_options", {"include_usage": True})
-    runner = _Tools(
-        invokers, [s["function"]["name"] for s in schemas], fallback_invoker, context, tool_timeout
-    )
+    _check_client(openai_client)
+    runner = _Tools(invokers, fallback_invoker, context, tool_timeout)
+    describe = tool_error_content or default_tool_error_content
     result = StreamResult(messages=[dict(m) for m in messages], model=model)
     try:
         for index in range(max_iterations):
             yield IterationStarted(index=index, messages=list(result.messages))
-            turn = _Turn(index, runner, on_tool_error, result)
+            turn = _Turn(index, runner, on_tool_error, describe, result)
             # aclosing: the turn holds a task group, which must be closed in this task if we are closed.
             async with aclosing(
                 turn.run(openai_client, model, request, handler_options or {})
@@ -361,15 +459,23 @@ async def stream_until_user_input_events(
 class _Turn:
     """One model turn: stream it, start tools as their calls complete, append everything to the run."""
 
-    def __init__(self, index: int, runner: _Tools, on_tool_error: OnToolError, result: StreamResult) -> None:
+    def __init__(
+        self,
+        index: int,
+        runner: _Tools,
+        on_tool_error: OnToolError,
+        describe: ToolErrorContent,
+        result: StreamResult,
+    ) -> None:
         self.index, self._runner, self._on_tool_error, self._result = index, runner, on_tool_error, result
+        self._describe = describe
         self.finished = False
         self._raise: BaseException | None = None
         self._calls: list[_PendingCall] = []
         self._output: list[dict[str, Any]] = []
 
     async def run(
-        self, client: AsyncOpenAI, model: str, request: Mapping[str, Any], options: Mapping[str, Any]
+        self, client: Any, model: str, request: Mapping[str, Any], options: Mapping[str, Any]
     ) -> AsyncGenerator[LifecycleEvent, None]:
         closed = False
         async with anyio.create_task_group() as group:
@@ -388,26 +494,21 @@ class _Turn:
 
     async def _stream_and_finish(
         self,
-        client: AsyncOpenAI,
+        client: Any,
         model: str,
         request: Mapping[str, Any],
         options: Mapping[str, Any],
         group: anyio.abc.TaskGroup,
     ) -> AsyncGenerator[LifecycleEvent, None]:
+        kwargs = {k: v for k, v in request.items() if k not in ("messages", "model", "stream")}
         try:
-            stream = await client.chat.completions.create(
-                messages=self._result.messages,  # type: ignore[arg-type]
-                model=model,
-                stream=True,
-                **{k: v for k, v in request.items() if k not in ("messages", "model", "stream")},
-            )
+            upstream = await _open_stream(client, list(self._result.messages), model, kwargs)
         except Exception as exc:
             self.finished = True
             yield RunFailed(exc, self._result)
             return
         terminal = None
-        upstream = cast(AsyncStream[ChatCompletionChunk], stream)
-        async with upstream:  # closes the upstream HTTP response however this turn ends
+        async with _closing(upstream):  # closes the upstream HTTP response however this turn ends
             async for response_event in ChatCmplStreamHandler.handle_stream(None, upstream, model, **options):
                 yield StreamEvent(response_event)
                 terminal = self._on_event(response_event, group) or terminal
@@ -434,16 +535,24 @@ class _Turn:
         usage = _completion_usage(getattr(terminal, "usage", None))
         if usage is not None:
             result.usages.append(usage)
-        result.items.extend(self._output)
-        assistant_message = output_items_to_message(self._output)
         status = getattr(terminal, "status", "failed")
         if status == "failed":
+            # Everything received stays in the run's items, the items the failure cut included (status
+            # incomplete: they were never announced done); none is replayed as a turn.
+            received = getattr(terminal, "output", None)
+            result.items.extend(
+                [item.model_dump(mode="json", exclude_none=True) for item in received]
+                if received
+                else self._output
+            )
             group.cancel_scope.cancel()
             self.finished = True
             error = getattr(terminal, "error", None)
             message = getattr(error, "message", "the model turn failed")
             yield RunFailed(UpstreamError(message, getattr(error, "code", None)), result)
             return
+        result.items.extend(self._output)
+        assistant_message = output_items_to_message(self._output)
         result.messages.append(assistant_message)
         yield IterationCompleted(self.index, usage, assistant_message, status)
         if status == "incomplete" or not self._calls:
@@ -455,9 +564,10 @@ class _Turn:
             self.finished = True
             yield RunCompleted(result)
             return
+        # The seed's sequence, call by call (Started, [Failed,] Completed), although every tool started
+        # as soon as its call was complete and they ran concurrently.
         for call in self._calls:
             yield ToolCallStarted(self.index, call.tool_call)
-        for call in self._calls:
             await call.done.wait()
             async with aclosing(self._report(call, group)) as reporting:
                 async for event in reporting:
@@ -473,13 +583,11 @@ class _Turn:
             self._append_output(call, call.result)
             yield ToolCallCompleted(self.index, call.tool_call, call.result)
             return
-        if call.told_to_model or self._on_tool_error == "emit":
-            told = call.result or ToolResult(
-                f"Tool {call.tool_call.function.name!r} raised {type(call.error).__name__}: {call.error}",
-                {"error": repr(call.error)},
-            )
+        if self._on_tool_error == "emit":
+            told = ToolResult(self._describe(call.tool_call, call.error), {"error": repr(call.error)})
             self._append_output(call, told)
             yield ToolCallFailed(self.index, call.tool_call, call.error, told)
+            yield ToolCallCompleted(self.index, call.tool_call, told)
             return
         yield ToolCallFailed(self.index, call.tool_call, call.error)
         group.cancel_scope.cancel()
@@ -501,7 +609,7 @@ class _Turn:
 async def stream_until_user_input(
     messages: Iterable[Mapping[str, Any]],
     model: str,
-    openai_client: AsyncOpenAI,
+    openai_client: AsyncOpenAI | ChunkStreamer,
     *,
     stream_handler: ResponsesStreamHandler | None = None,
     tools: Sequence[Tool | ToolParam] | None = None,
@@ -513,6 +621,7 @@ async def stream_until_user_input(
     fallback_invoker: Callable[[str], ToolInvoker | None] | None = None,
     on_tool_error: OnToolError = "emit",
     tool_timeout: float | None = None,
+    tool_error_content: ToolErrorContent | None = None,
     handler_options: Mapping[str, Any] | None = None,
 ) -> StreamResult:
     """The callback form: stream events go to ``stream_handler``; returns the run's :class:`StreamResult`.
@@ -533,15 +642,15 @@ async def stream_until_user_input(
         fallback_invoker=fallback_invoker,
         on_tool_error=on_tool_error,
         tool_timeout=tool_timeout,
+        tool_error_content=tool_error_content,
         handler_options=handler_options,
     )
     async with aclosing(events):
         async for event in events:
             if isinstance(event, StreamEvent):
                 await handler.handle(event.event)
-            elif isinstance(event, (ToolCallCompleted, ToolCallFailed)) and tool_call_output_callback:
-                if event.result is not None:
-                    await tool_call_output_callback(event.tool_call, event.result.content)
+            elif isinstance(event, ToolCallCompleted) and tool_call_output_callback:
+                await tool_call_output_callback(event.tool_call, event.result.content)
             elif isinstance(event, RunCompleted):
                 return event.result
             elif isinstance(event, RunFailed):
@@ -549,6 +658,65 @@ async def stream_until_user_input(
                     event.exception.result = event.result  # type: ignore[attr-defined]
                 raise event.exception
     raise RuntimeError("stream_until_user_input_events ended without a terminal event")  # pragma: no cover
+
+
+class OpenAIStreamer:
+    """A :class:`ChunkStreamer` over an ``AsyncOpenAI`` (or compatible) client (seed 0.6 name)."""
+
+    def __init__(self, client: AsyncOpenAI) -> None:
+        self._client = client
+
+    async def stream(
+        self, *, messages: list[dict[str, Any]], model: str, **kwargs: Any
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        upstream = await _open_stream(self._client, messages, model, kwargs)
+        async with _closing(upstream):
+            async for chunk in upstream:
+                yield chunk
+
+
+def as_streamer(client: AsyncOpenAI | ChunkStreamer) -> ChunkStreamer:
+    """``client`` as a :class:`ChunkStreamer` (a streamer is returned as it is); ``TypeError`` otherwise."""
+    _check_client(client)
+    if getattr(client, "chat", None) is not None:
+        return OpenAIStreamer(cast(AsyncOpenAI, client))
+    return cast(ChunkStreamer, client)
+
+
+def _check_client(client: object) -> None:
+    if getattr(client, "chat", None) is None and not callable(getattr(client, "stream", None)):
+        raise TypeError(
+            f"Cannot stream from {type(client).__name__}: expected an AsyncOpenAI client or an object "
+            "with stream(*, messages, model, **kwargs) (a ChunkStreamer)"
+        )
+
+
+async def _open_stream(
+    client: Any, messages: list[dict[str, Any]], model: str, kwargs: Mapping[str, Any]
+) -> AsyncIterable[Any]:
+    """The chunks of one streamed request: from an ``AsyncOpenAI``-style client (``chat.completions``),
+    else from a seed 0.6 ``ChunkStreamer`` (``stream(messages=, model=, **kwargs)``)."""
+    chat = getattr(client, "chat", None)
+    if chat is not None:
+        stream: AsyncIterable[Any] = await chat.completions.create(
+            messages=messages, model=model, stream=True, **kwargs
+        )
+        return stream
+    return cast(AsyncIterable[Any], client.stream(messages=messages, model=model, **kwargs))
+
+
+@asynccontextmanager
+async def _closing(stream: AsyncIterable[Any]) -> AsyncIterator[None]:
+    """Close ``stream`` on exit, whatever kind it is (``AsyncStream.close``, an async generator's
+    ``aclose``)."""
+    try:
+        yield
+    finally:
+        closer = getattr(stream, "close", None) or getattr(stream, "aclose", None)
+        if closer is not None:
+            closed = closer()
+            if inspect.isawaitable(closed):
+                await closed
 
 
 # ---------------------------------------------------------------------------------------------- handler
@@ -589,6 +757,21 @@ _SEED_LOGPROBS_HOOKS: dict[str, str] = {
     "response.output_text.delta": "on_logprobs_content_delta",
     "response.output_text.done": "on_logprobs_content_done",
 }
+# The openai SDK's chat stream events (``client.chat.completions.stream()``), which the seed's handler
+# was also used on directly: routed to the hook of the same name, as the seed did.
+_CHAT_EVENT_HOOKS: dict[str, str] = {
+    "chunk": "on_chunk",
+    "content.delta": "on_content_delta",
+    "content.done": "on_content_done",
+    "refusal.delta": "on_refusal_delta",
+    "refusal.done": "on_refusal_done",
+    "tool_calls.function.arguments.delta": "on_tool_calls_function_arguments_delta",
+    "tool_calls.function.arguments.done": "on_tool_calls_function_arguments_done",
+    "logprobs.content.delta": "on_logprobs_content_delta",
+    "logprobs.content.done": "on_logprobs_content_done",
+    "logprobs.refusal.delta": "on_logprobs_refusal_delta",
+    "logprobs.refusal.done": "on_logprobs_refusal_done",
+}
 
 
 class ResponsesStreamHandler:
@@ -598,14 +781,25 @@ class ResponsesStreamHandler:
     then, for code written against the seed, its chat-style names: ``on_content_delta`` /
     ``on_content_done`` (output text), ``on_refusal_delta`` / ``on_refusal_done``,
     ``on_tool_calls_function_arguments_delta`` / ``_done``, ``on_logprobs_content_delta`` / ``_done``
-    (when the text event carries logprobs). ``on_logprobs_refusal_*`` and ``on_chunk`` are never called:
-    Responses refusal events carry no logprobs, and the loop sees normalised events, not raw chunks.
-    Seed hooks receive the Responses event: same ``delta`` and final text fields, no ``snapshot``.
+    (when the text event carries logprobs). In the loop ``on_logprobs_refusal_*`` and ``on_chunk`` are
+    never called: Responses refusal events carry no logprobs, and the loop sees normalised events, not raw
+    chunks. Seed hooks receive the Responses event: same ``delta`` and final text fields, no ``snapshot``.
+
+    ``handle`` also takes the openai SDK's chat stream events (``client.chat.completions.stream()``), as
+    the seed's handler did, and calls the seed hook of the same name (``content.delta`` ->
+    ``on_content_delta``…). ``ChatCompletionStreamHandler[T]`` is accepted, as the seed's class was generic.
     """
 
-    async def handle(self, event: ResponseStreamEvent) -> None:
+    def __class_getitem__(cls, _item: object) -> type[ResponsesStreamHandler]:
+        return cls  # the seed's ChatCompletionStreamHandler[ResponseFormatT]
+
+    async def handle(self, event: Any) -> None:
         await self.on_event(event)
         kind = event.type
+        chat_hook = _CHAT_EVENT_HOOKS.get(kind)
+        if chat_hook is not None:
+            await getattr(self, chat_hook)(event)
+            return
         family = _FAMILY_HOOKS.get(kind)
         if family is not None:
             await getattr(self, family)(event)
@@ -616,7 +810,7 @@ class ResponsesStreamHandler:
         if logprobs_hook is not None and getattr(event, "logprobs", None):
             await getattr(self, logprobs_hook)(event)
 
-    async def on_event(self, event: ResponseStreamEvent) -> None:
+    async def on_event(self, event: Any) -> None:
         """Called for every event before the specific hooks."""
 
     # One no-op per Responses event family.

@@ -39,14 +39,25 @@ What the seed got wrong, and what this module does instead:
   ``invalid params`` error from the server.
 - A new connection for every call: see :class:`MCPToolset`.
 
-Results: ``structuredContent`` (as JSON text) when the server sent it, else the text blocks joined by
-newlines; images, audio, blobs and resource links become a short placeholder naming the mime type or
-uri (embedded *text* resources keep their text). The run's ``context`` is forwarded in the request's
-``_meta``: a mapping is merged into it, anything else goes under ``"context"`` (JSON form, else ``str``),
-on top of the config's static ``meta``.
+Results: the content blocks as text, joined by newlines (what the tool wrote for a model to read; the
+seed returned the same); images, audio, blobs and resource links become a short placeholder naming the
+mime type or uri (embedded *text* resources keep their text). ``structuredContent`` is kept in the
+result's ``metadata`` and is sent as JSON text only when the server sent no content blocks. The run's
+``context`` is forwarded in the request's ``_meta``: a mapping is merged into it, anything else goes
+under ``"context"`` (JSON form, else ``str``), on top of the config's static ``meta``.
 
-Tool schemas are passed through as the server wrote them, ``strict: False`` unless the schema already
-meets OpenAI's strict-mode rules (see :func:`_satisfies_strict`).
+Tool schemas are made strict, as the seed's were, but without changing the tool's contract: titles and
+defaults removed, every object closed with all its properties required, and each *optional* property made
+nullable (its description states the default); the invoker removes those nulls before calling the server,
+so the server applies its own defaults (the seed made optional parameters plainly required, so the model
+had to invent values). A schema strict mode cannot express (free-form maps, keywords such as ``oneOf`` or
+``not``) is sent as the server wrote it, with ``strict: false``.
+
+Seed-compatible functions (``chat_to_responses.utils.mcp``): :func:`list_mcp_tools`,
+:func:`call_mcp_tool` (returns the tool's text) and :func:`build_mcp_tools_and_invokers`, whose invokers
+return the tool's text as a ``str``; :class:`MCPToolset`'s invokers return a ``ToolResult`` whose
+``content`` is the same text and whose ``metadata`` has the server, the tool, ``is_error`` and any
+``structured_content``.
 """
 
 from __future__ import annotations
@@ -92,6 +103,7 @@ from mcp.types import Tool as McpTool
 from openai.types.shared_params import FunctionDefinition
 from pydantic import BaseModel
 
+from ._pydantic_tools import drop_null_defaults, strict_parameters
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
 
 __all__ = [
@@ -103,6 +115,9 @@ __all__ = [
     "MCPToolsetError",
     "ToolFilter",
     "build_mcp_tools_and_invokers",
+    "call_mcp_tool",
+    "clear_endpoint_cache",
+    "list_mcp_tools",
 ]
 
 logger = logging.getLogger(__name__)
@@ -160,7 +175,8 @@ class MCPToolTimeoutError(MCPToolCallError, TimeoutError):
 
 @dataclass(frozen=True)
 class MCPServerConfig:
-    """One MCP server to expose as chat tools: exactly one of ``url``, ``command`` or ``session``.
+    """One MCP server to expose as chat tools: exactly one of ``url``, ``command`` or ``session`` (a
+    ``session`` may come with the ``url`` it is connected to, as seed configs do: the session is used).
 
     - ``url``: a streamable HTTP endpoint (``http://host:port/mcp``), with optional ``headers`` sent on
       every HTTP request (authorization, routing...).
@@ -173,8 +189,8 @@ class MCPServerConfig:
     (``label__tool``). ``filter_tool`` keeps a tool when it returns true. ``meta`` is a static ``_meta``
     sent with every call (the run's context is merged over it).
 
-    Seed-compatible spellings: ``server_url`` for ``url`` and ``extra_headers`` for ``headers``
-    (init-only: read ``url`` and ``headers``).
+    Seed-compatible spellings: ``server_url`` for ``url`` and ``extra_headers`` for ``headers`` (both
+    readable too).
     """
 
     url: str | None = None
@@ -215,7 +231,7 @@ class MCPServerConfig:
         transports = [
             name
             for name, value in (("url", self.url), ("command", self.command), ("session", self.session))
-            if value is not None
+            if value is not None and not (name == "url" and self.session is not None)
         ]
         if len(transports) != 1:
             given = ", ".join(transports) if transports else "none"
@@ -223,10 +239,10 @@ class MCPServerConfig:
                 "MCPServerConfig needs exactly one transport: url= (streamable HTTP), command= (stdio) "
                 f"or session= (an initialized ClientSession); got {given}"
             )
-        if self.url is not None:
+        if self.url is not None and self.session is None:
             if not isinstance(self.url, str) or urlsplit(self.url).scheme not in ("http", "https"):
                 raise ValueError(f"MCPServerConfig: url must be an http(s) URL, got {self.url!r}")
-        elif self.headers is not None:
+        elif self.headers is not None and self.url is None:
             raise ValueError("MCPServerConfig: headers only apply to url= (streamable HTTP) servers")
         if self.command is None and (self.args or self.env is not None or self.cwd is not None):
             raise ValueError("MCPServerConfig: args, env and cwd only apply to command= (stdio) servers")
@@ -267,6 +283,19 @@ class MCPServerConfig:
             where = "existing session"
         label = f" {self.server_label!r}" if self.server_label else ""
         return f"MCP server{label} ({where})"
+
+
+# The seed's attribute names, readable (they are init-only aliases in the dataclass).
+def _server_url(config: MCPServerConfig) -> str | None:
+    return config.url
+
+
+def _extra_headers(config: MCPServerConfig) -> Mapping[str, str] | None:
+    return config.headers
+
+
+setattr(MCPServerConfig, "server_url", property(_server_url))  # noqa: B010
+setattr(MCPServerConfig, "extra_headers", property(_extra_headers))  # noqa: B010
 
 
 def _redact_url(url: str) -> str:
@@ -561,17 +590,8 @@ _STRICT_UNSUPPORTED = frozenset(
 
 
 def _satisfies_strict(schema: Mapping[str, Any]) -> bool:
-    """True when ``schema`` already meets OpenAI strict mode: an object root; every object closed
-    (``additionalProperties: false``) with every property required; no unsupported keyword.
-
-    MCP schemas are not forced into strict mode (the seed did): rewriting one changes the tool's contract.
-    Making every property required forces the model to invent values for optional parameters the server
-    then rejects or misreads; closing free-form objects (``dict[str, Any]`` parameters) leaves the model
-    able to send only ``{}``; and a keyword strict mode does not support makes the provider reject the whole
-    request. Non-strict, the schema is what the server declared and the server validates the arguments
-    (a mismatch comes back as a tool error the model can read). Many Chat Completions backends ignore
-    ``strict`` anyway.
-    """
+    """True when ``schema`` meets OpenAI strict mode: an object root; every object closed
+    (``additionalProperties: false``) with every property required; no unsupported keyword."""
     return schema.get("type") == "object" and _strict_node(schema)
 
 
@@ -609,20 +629,38 @@ def _strict_children(node: Mapping[str, Any]) -> list[object] | None:
     return children
 
 
+@dataclass(frozen=True)
+class _Converted:
+    """An MCP tool as a chat tool, and how to turn the model's arguments back into the server's."""
+
+    param: ToolParam
+    source: dict[str, Any] | None  # the server's schema, when the parameters were rewritten for strict mode
+
+    def arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return arguments if self.source is None else drop_null_defaults(arguments, self.source)
+
+
 def _tool_param(tool: McpTool, prefix: str) -> ToolParam:
-    """The chat tool schema for an MCP tool: ``parameters`` is its ``inputSchema``, unchanged."""
-    schema: dict[str, object] = copy.deepcopy(tool.input_schema) if tool.input_schema else {}
+    return _convert(tool, prefix).param
+
+
+def _convert(tool: McpTool, prefix: str) -> _Converted:
+    """The chat tool for an MCP tool: strict parameters when strict mode can express its schema, else the
+    schema as the server wrote it (see the module docstring)."""
+    schema: dict[str, Any] = copy.deepcopy(tool.input_schema) if tool.input_schema else {}
     if not schema:
         schema = {"type": "object", "properties": {}}
+    rewritten = strict_parameters(schema) if schema.get("type") == "object" else schema
+    strict = _satisfies_strict(rewritten)
     function: FunctionDefinition = {
         "name": f"{prefix}{tool.name}",
-        "parameters": schema,
-        "strict": _satisfies_strict(schema),
+        "parameters": rewritten if strict else schema,
+        "strict": strict,
     }
     description = tool.description or tool.title
     if description:
         function["description"] = description
-    return {"type": "function", "function": function}
+    return _Converted({"type": "function", "function": function}, schema if strict else None)
 
 
 # --------------------------------------------------------------------------------------------- calls
@@ -681,42 +719,58 @@ def _tool_result(result: CallToolResult, *, name: str, tool: str, server: str) -
     metadata: dict[str, Any] = {"server": server, "tool": tool, "is_error": result.is_error}
     if result.structured_content is not None:
         metadata["structured_content"] = result.structured_content
+        if not result.content:
+            text = json.dumps(result.structured_content, ensure_ascii=False)
     if result.is_error:
         # Returned, not raised: a tool that failed is an answer the model should read and act on.
         return ToolResult(
             content=f"MCP tool {name!r} reported an error: {text or '(no details)'}", metadata=metadata
         )
-    if result.structured_content is not None:
-        return ToolResult(
-            content=json.dumps(result.structured_content, ensure_ascii=False), metadata=metadata
-        )
     return ToolResult(content=text, metadata=metadata)
 
 
-def _invoker(link: _Link, tool: str, name: str) -> ToolInvoker:
-    async def invoke(tool_call: ToolCall, context: Any) -> ToolResult:
-        arguments = args_from_tool_call(tool_call)
-        meta = _request_meta(link.config.meta, context)
-        result = await link.call(tool, arguments, meta)
-        return _tool_result(result, name=name, tool=tool, server=link.config.display_name)
+async def _call(
+    link: _Link, converted: _Converted, tool: str, tool_call: ToolCall, context: Any
+) -> ToolResult:
+    arguments = converted.arguments(args_from_tool_call(tool_call))
+    result = await link.call(tool, arguments, _request_meta(link.config.meta, context))
+    name = converted.param["function"]["name"]
+    return _tool_result(result, name=name, tool=tool, server=link.config.display_name)
 
-    invoke.__name__ = invoke.__qualname__ = f"mcp_invoke_{name}"
+
+def _invoker(link: _Link, converted: _Converted, tool: str) -> ToolInvoker:
+    async def invoke(tool_call: ToolCall, context: Any) -> ToolResult:
+        return await _call(link, converted, tool, tool_call, context)
+
+    invoke.__name__ = invoke.__qualname__ = f"mcp_invoke_{converted.param['function']['name']}"
+    return invoke
+
+
+def _text_invoker(link: _Link, converted: _Converted, tool: str) -> ToolInvoker:
+    """The seed's invoker: the tool's text, as a ``str``."""
+
+    async def invoke(tool_call: ToolCall, context: Any) -> str:
+        return (await _call(link, converted, tool, tool_call, context)).content
+
+    invoke.__name__ = invoke.__qualname__ = f"mcp_invoke_{converted.param['function']['name']}"
     return invoke
 
 
 class _Registry:
     """Tools and invokers of several servers, with their names checked for clashes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, text_results: bool = False) -> None:
         self.tools: list[ToolParam] = []
         self.invokers: dict[str, ToolInvoker] = {}
         self.links: dict[str, _Link] = {}
+        self._make_invoker = _text_invoker if text_results else _invoker
 
     def add(self, link: _Link, mcp_tools: Sequence[McpTool]) -> None:
         config = link.config
         prefix = f"{config.server_label}__" if config.server_label else ""
         for mcp_tool in mcp_tools:
-            param = _tool_param(mcp_tool, prefix)
+            converted = _convert(mcp_tool, prefix)
+            param = converted.param
             if not config.filter_tool(param):
                 continue
             name = param["function"]["name"]
@@ -727,7 +781,7 @@ class _Registry:
                     "give one of them a distinct server_label (or drop one with filter_tool)"
                 )
             self.tools.append(param)
-            self.invokers[name] = _invoker(link, mcp_tool.name, name)
+            self.invokers[name] = self._make_invoker(link, converted, mcp_tool.name)
             self.links[name] = link
 
 
@@ -838,18 +892,74 @@ class MCPToolset:
 async def build_mcp_tools_and_invokers(
     configs: Sequence[MCPServerConfig] | MCPServerConfig,
 ) -> tuple[list[ToolParam], dict[str, ToolInvoker]]:
-    """``(tools, invokers)`` for the tool loop, without a context manager (seed-compatible).
+    """``(tools, invokers)`` for the tool loop, without a context manager (seed-compatible: each invoker
+    returns the tool's text as a ``str``).
 
     Nothing stays open: discovery connects to each server in turn and disconnects, and each invoker call
     opens its own short-lived connection (a new subprocess for a stdio server). ``session=`` servers use
     their session. :class:`MCPToolset` keeps one connection per server instead; prefer it.
     """
-    registry = _Registry()
+    registry = _Registry(text_results=True)
     for config in _as_configs(configs):
-        if config.session is not None:
-            session_link = _SessionLink(config, config.session)
-            registry.add(session_link, await session_link.discover())
-        else:
-            link = _EphemeralLink(config)
-            registry.add(link, await link.discover())
+        link = _link(config)
+        registry.add(link, await link.discover())
     return registry.tools, registry.invokers
+
+
+def _link(config: MCPServerConfig) -> _SessionLink | _EphemeralLink:
+    return _SessionLink(config, config.session) if config.session is not None else _EphemeralLink(config)
+
+
+async def list_mcp_tools(
+    server_url: str,
+    *,
+    server_label: str | None = None,
+    filter_tool: ToolFilter = _keep_all,
+    extra_headers: Mapping[str, str] | None = None,
+    session: ClientSession | None = None,
+) -> list[ToolParam]:
+    """The server's tools as chat tool schemas (seed-compatible); ``session``, if given, is used instead
+    of connecting to ``server_url``."""
+    config = MCPServerConfig(
+        server_url=server_url,
+        server_label=server_label,
+        filter_tool=filter_tool,
+        extra_headers=extra_headers,
+        session=session,
+    )
+    tools, _ = await build_mcp_tools_and_invokers([config])
+    return tools
+
+
+async def call_mcp_tool(
+    server_url: str,
+    tool_name: str,
+    arguments: str,
+    *,
+    server_label: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    session: ClientSession | None = None,
+) -> str:
+    """Call one tool and return its text (seed-compatible). ``tool_name`` may carry the
+    ``{server_label}__`` prefix; ``arguments`` is the model's JSON text (``""`` for none). A tool error
+    (``isError``) is returned as text for the model; a failed call raises :class:`MCPToolCallError`."""
+    name = tool_name
+    if server_label and name.startswith(f"{server_label}__"):
+        name = name[len(server_label) + 2 :]
+    config = MCPServerConfig(
+        server_url=server_url,
+        server_label=server_label,
+        extra_headers=extra_headers,
+        session=session,
+        meta=meta,
+    )
+    call = ToolCall.model_validate(
+        {"id": "call_mcp", "type": "function", "function": {"name": tool_name, "arguments": arguments}}
+    )
+    result = await _link(config).call(name, args_from_tool_call(call), _request_meta(meta, None))
+    return _tool_result(result, name=tool_name, tool=name, server=config.display_name).content
+
+
+def clear_endpoint_cache() -> None:
+    """Seed-compatible no-op: connections are not discovered by probing endpoints, so nothing is cached."""

@@ -35,9 +35,16 @@ What the pydantic schema is turned into, and why:
 - A free-form mapping (``dict[str, X]``) cannot be expressed in strict mode; such a schema is sent with
   ``"strict": false`` (the invoker still validates every call).
 
-The invoker parses the arguments as JSON, removes the null defaults, validates in pydantic's JSON mode, and
-turns a bad call into :class:`ToolInputError` with one compact line per error (field path, message, the
-value received), which the loop sends back to the model so it can retry.
+The invoker parses the arguments as JSON, removes the null defaults and validates in pydantic's JSON mode.
+Arguments that do not fit raise pydantic's ``ValidationError`` (as in the seed, so ``on_tool_error="raise"``
+raises it); the loop's default error content tells the model one compact line per error (field path,
+message, the value received) so it can retry. A ``ValidationError`` raised by *your* handler is not the
+model's mistake and is not described to it.
+
+:func:`get_strict_json_schema` (the seed's ``utils.get_strict_json_schema``) builds a strict
+``response_format`` from a model with the same rewrite, except that a field with a default is plainly
+required (not nullable): the answer is validated by your own ``model_validate_json``, which would reject
+null for a non-nullable field.
 """
 
 from __future__ import annotations
@@ -49,18 +56,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from openai.types.shared_params import FunctionDefinition
+from openai.types.shared_params import FunctionDefinition, ResponseFormatJSONSchema
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, args_from_tool_call
+from ._tools import ToolCall, ToolInvoker, ToolParam, args_from_tool_call
 
 __all__ = [
     "PydanticToolConfig",
     "PydanticToolHandlerFn",
     "build_pydantic_tools_and_invokers",
+    "camel_to_snake",
+    "describe_argument_error",
+    "drop_null_defaults",
+    "get_strict_json_schema",
     "pydantic_to_tool",
+    "strict_parameters",
 ]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -83,6 +95,8 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_SINGLE = ("items", "additionalProperties", "not", "contains")
 _DROPPED_KEYWORDS = ("title", "default", "discriminator", _FACTORY_KEY)
 _MAX_ERRORS = 20
+_ARGUMENTS_OF = "_chat_to_responses_arguments_of"
+"""Set on a ``ValidationError`` raised for a tool's arguments (the tool's name): the model's mistake."""
 
 
 @dataclass(frozen=True)
@@ -123,14 +137,55 @@ def build_pydantic_tools_and_invokers(
     return tools, invokers
 
 
+def get_strict_json_schema(model: type[BaseModel]) -> ResponseFormatJSONSchema:
+    """A strict ``response_format`` for ``model`` (seed-compatible): its schema rewritten for strict mode
+    (see the module docstring), named after the class, its docstring as the description."""
+    source = _source_schema(model)
+    schema = _Strictifier(source, nullable_defaults=False).node(source)
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": re.sub(r"[^A-Za-z0-9_-]+", "_", model.__name__)[:64],  # Page[int] -> Page_int_
+            "description": inspect.cleandoc(model.__doc__ or ""),
+            "schema": schema,
+            "strict": _is_strict(schema),
+        },
+    }
+
+
+def strict_parameters(schema: Schema) -> Schema:
+    """Any JSON schema (an MCP tool's, say) rewritten for strict mode as a pydantic tool's is: titles
+    and defaults out, every object closed with all its properties required, optional ones nullable.
+    Whether the result is strict-valid is for the caller to check (free-form maps are not)."""
+    return _Strictifier(schema).node(schema)
+
+
+def drop_null_defaults(arguments: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """``arguments`` without the nulls that stand for "use the default" under :func:`strict_parameters`
+    (``schema`` is the source schema, before the rewrite)."""
+    return cast(dict[str, Any], _drop_null_defaults(arguments, schema, schema))
+
+
+def describe_argument_error(tool_name: str, exc: BaseException) -> str | None:
+    """What the model is told about a pydantic tool's arguments that did not validate (None for any other
+    exception, including a ``ValidationError`` from the tool's own code)."""
+    if isinstance(exc, ValidationError) and getattr(exc, _ARGUMENTS_OF, None) is not None:
+        return _describe_errors(tool_name, exc)
+    return None
+
+
 # --- the tool --------------------------------------------------------------------------------------------
 
 
+def camel_to_snake(name: str) -> str:
+    """``IssueComment`` -> ``issue_comment``, ``HTTPRequest`` -> ``http_request`` (the seed's rule)."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
+
+
 def _tool_name(model: type[BaseModel]) -> str:
-    """``IssueComment`` -> ``issue_comment`` (the seed's rule), then only the characters OpenAI allows."""
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", model.__name__)
-    name = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
-    return re.sub(r"[^a-z0-9_-]+", "_", name).strip("_")[:64] or "tool"
+    """The model's snake_case name, with only the characters OpenAI allows."""
+    return re.sub(r"[^a-z0-9_-]+", "_", camel_to_snake(model.__name__)).strip("_")[:64] or "tool"
 
 
 def _tool_from_schema(
@@ -244,9 +299,10 @@ def _with_note(description: Any, note: str) -> str:
 class _Strictifier:
     """Rewrites a pydantic JSON schema (read-only) into a new strict-mode schema."""
 
-    def __init__(self, root: Schema) -> None:
+    def __init__(self, root: Schema, *, nullable_defaults: bool = True) -> None:
         self.root = root
         self.expanding: list[str] = []
+        self.nullable_defaults = nullable_defaults
 
     def node(self, schema: Schema) -> Schema:
         schema = {k: v for k, v in schema.items() if k not in _DROPPED_KEYWORDS}
@@ -302,7 +358,7 @@ class _Strictifier:
     def _property(self, prop: Any, required: bool) -> Any:
         if not isinstance(prop, dict):
             return prop
-        if required:
+        if required or not self.nullable_defaults:
             return self.node(prop)
         null_is_default = _null_means_default(prop, required, self.root)
         core = self.node({k: v for k, v in prop.items() if k != "description"})
@@ -345,7 +401,8 @@ def _make_invoker(
         try:
             validated = model.model_validate_json(json.dumps(arguments))
         except ValidationError as exc:
-            raise ToolInputError(_describe_errors(tool_name, exc)) from exc
+            setattr(exc, _ARGUMENTS_OF, tool_name)  # the model's mistake, not the handler's
+            raise
         return await handler(validated, context)
 
     return invoke

@@ -3,6 +3,8 @@
 Routes (each also without the ``/v1`` prefix, for clients whose base URL has none):
 
 - ``POST /v1/responses`` — streamed (SSE) or not; ``previous_response_id`` continues a stored response.
+- ``POST /v1/responses/compact`` — the conversation summarised by the upstream (``_server_compact``).
+- ``/v1/responses`` as a WebSocket — WebSocket mode, one ``response.create`` per turn (``_server_ws``).
 - ``GET`` / ``DELETE /v1/responses/{id}`` — a stored response, or a 404 in the OpenAI error format.
 - ``GET /v1/models`` — the upstream's, passed through (status and body).
 - ``GET /health`` — liveness, no authentication.
@@ -35,18 +37,24 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from ._completion import completion_to_response_dict
+from ._server_attempts import FailedAttempts, owner_of
+from ._server_compact import compact_request_body, compaction_resource, summary_request
 from ._server_config import ServerConfig, default_store_path
+from ._server_echo import completed
 from ._server_errors import BridgeError, error_body, not_found
+from ._server_include import include_in_response
 from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
 from ._server_upstream import Upstream
+from ._server_ws import ResponsesWebSocket
 from ._translator import StreamTranslator
 
 Json = dict[str, Any]
@@ -128,6 +136,7 @@ class _Bridge:
         self._store: ResponseStore | None = store
         self._upstream: Upstream | None = None
         self._seen_notes: set[str] = set()
+        self.attempts = FailedAttempts()  # what failed responses announced done, kept out of retries
 
     @property
     def upstream(self) -> Upstream:
@@ -159,7 +168,7 @@ class _Bridge:
 
     # ------------------------------------------------------------------ request edges
 
-    def check_key(self, request: Request) -> None:
+    def check_key(self, request: HTTPConnection) -> None:
         expected = self.config.api_key
         if not expected:
             return
@@ -210,6 +219,8 @@ class _Bridge:
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
         parsed = parse_request(await self.read_json(request), self.config)
+        owner = owner_of(request.headers.get("authorization"))
+        parsed.input_items = self.attempts.strip(owner, parsed.input_items)
         conversation = await self._conversation(parsed)
         payload = chat_payload(parsed, conversation, self.config)
         self.log_dropped(parsed.dropped)
@@ -258,6 +269,19 @@ class _Bridge:
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def compact(self, request: Request) -> Response:
+        self.check_key(request)
+        parsed = parse_request(compact_request_body(await self.read_json(request)), self.config)
+        conversation = await self._conversation(parsed)
+        payload = chat_payload(parsed, summary_request(conversation), self.config)
+        completion = await self.upstream.complete(payload, request.headers.get("authorization"))
+        resource = compaction_resource(completion, self.config)
+        logger.info("compaction %s: model=%s items=%d", resource["id"], parsed.model, len(conversation))
+        return JSONResponse(resource)
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        await ResponsesWebSocket(self, websocket).run()
+
 
 class _ResponseExchange:
     """One ``POST /v1/responses`` against the upstream, streamed or not."""
@@ -280,8 +304,17 @@ class _ResponseExchange:
     def _translator(self) -> StreamTranslator:
         config = self._bridge.config
         return StreamTranslator(
-            response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
+            response=self._request.template,
+            reasoning=config.reasoning_output,
+            think_tags=config.think_tags,
+            require_finish_reason=config.require_finish_reason,
         )
+
+    async def _on_terminal(self, response: Json) -> None:
+        """Before the client sees the terminal event: note a failure's leftovers, then store."""
+        if response.get("status") == "failed":
+            self._bridge.attempts.remember(owner_of(self._authorization), response)
+        await self._store(response)
 
     async def _store(self, response: Json) -> None:
         """Keep the response for previous_response_id / GET; a failing store must not fail the response."""
@@ -297,11 +330,13 @@ class _ResponseExchange:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
-                pipe = ResponseEvents(self._translator(), self._request.tools.names)
+                pipe = ResponseEvents(
+                    self._translator(), self._request.tools.names, reasoning_text=self._request.reasoning_text
+                )
                 if upstream.headers.get("content-type", "").startswith("application/json"):
-                    frames = json_body_frames(upstream.aread, pipe, self._store)
+                    frames = json_body_frames(upstream.aread, pipe, self._on_terminal)
                 else:
-                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._store)
+                    frames = sse_frames(upstream.aiter_bytes(), pipe, self._on_terminal)
                 async with aclosing(frames):
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -335,7 +370,8 @@ class _ResponseExchange:
         if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
             error = response.get("error") or {}
             raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
-        return self._request.tools.names.restore_response(response)
+        response = completed(self._request.tools.names.restore_response(response))
+        return include_in_response(response) if self._request.reasoning_text else response
 
 
 # ---------------------------------------------------------------------------------------------- the app
@@ -360,11 +396,13 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _routes(bridge: _Bridge) -> list[Route]:
-    routes: list[Route] = [Route("/health", bridge.health, methods=["GET"])]
+def _routes(bridge: _Bridge) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/health", bridge.health, methods=["GET"])]
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/responses", bridge.create_response, methods=["POST"]),
+            Route(f"{prefix}/responses/compact", bridge.compact, methods=["POST"]),
+            WebSocketRoute(f"{prefix}/responses", bridge.websocket),
             Route(f"{prefix}/responses/{{response_id}}", bridge.get_response, methods=["GET"]),
             Route(f"{prefix}/responses/{{response_id}}", bridge.delete_response, methods=["DELETE"]),
             Route(f"{prefix}/models", bridge.list_models, methods=["GET"]),

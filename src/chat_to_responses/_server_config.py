@@ -49,6 +49,8 @@ class ServerConfig:
             upstream knows; OpenAI reasoning models want ``max_completion_tokens``).
         reasoning_output / think_tags / reasoning_history: how reasoning is reported and replayed (the
             core's ``reasoning`` and ``think_tags`` options, ``items_to_messages``'s ``reasoning_content``).
+        require_finish_reason: an upstream stream that ends without a ``finish_reason`` is
+            ``response.failed`` (it was cut); off by default, as some servers never send one.
         default_model: the model for requests that name none (else they are a 400).
         max_body_bytes: the largest request body accepted (413 above it).
         record_dir: save every upstream chunk stream there as a JSONL fixture.
@@ -69,6 +71,7 @@ class ServerConfig:
     reasoning_output: ReasoningMode = "summary"
     think_tags: bool = True
     reasoning_history: ReasoningContentMode = "tool_turns"
+    require_finish_reason: bool = False
     default_model: str | None = None
     max_body_bytes: int = 32 * MIB
     record_dir: Path | None = None

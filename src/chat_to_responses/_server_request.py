@@ -13,14 +13,16 @@ Field by field:
 - ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` → chat tools (see ``_server_tools``); the last two
   are sent only with at least one tool (OpenAI-compatible servers reject them alone).
 - ``text.format`` → ``response_format`` (``json_schema``, ``json_object``); ``max_output_tokens`` → the
-  configured max-tokens field; ``temperature``, ``top_p`` as is; ``top_logprobs`` or the
-  ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``; ``reasoning.effort`` →
-  ``reasoning_effort`` unless the operator drops it.
-- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier`` are echoed
-  in the response, not sent upstream (most upstreams reject or ignore them). ``include`` is validated:
-  ``reasoning.encrypted_content`` is always honoured (reasoning items carry it whenever there is a
-  signature to keep), the rest has no chat equivalent. Unknown top-level fields are ignored, so a newer
-  client (Codex's ``client_metadata``) keeps working.
+  configured max-tokens field; ``temperature``, ``top_p``, ``presence_penalty``, ``frequency_penalty`` as
+  is; ``top_logprobs`` or the ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``;
+  ``reasoning.effort`` → ``reasoning_effort`` unless the operator drops it.
+- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier``,
+  ``max_tool_calls`` are echoed in the response, not sent upstream (most upstreams reject or ignore them);
+  every response carries every field the spec requires (``_server_echo``). ``include`` is validated:
+  ``reasoning.encrypted_content`` puts each reasoning item's text in its ``encrypted_content`` (without
+  it, only provider signatures are kept there; see ``_server_include``), the rest has no chat
+  equivalent. Unknown top-level fields are ignored, so a newer client (Codex's ``client_metadata``) keeps
+  working.
 - ``background``, ``conversation`` and ``prompt`` (stored prompt templates) need state this server does not
   have: a clear 400, not silence.
 
@@ -36,8 +38,11 @@ from typing import Any
 
 from ._history import items_to_messages
 from ._ids import random_id
+from ._server_compact import expand_compaction
 from ._server_config import ServerConfig
+from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
 from ._server_errors import invalid
+from ._server_include import INCLUDE_ENCRYPTED_REASONING
 from ._server_tools import ChatTools, convert_tool_choice, convert_tools
 
 Json = dict[str, Any]
@@ -47,13 +52,19 @@ DROPPED_HEADER = "x-chat-to-responses-dropped"
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 _LOGPROBS_INCLUDE = "message.output_text.logprobs"
+_SAMPLING_RANGES = (
+    ("temperature", 0.0, 2.0),
+    ("top_p", 0.0, 1.0),
+    ("presence_penalty", -2.0, 2.0),
+    ("frequency_penalty", -2.0, 2.0),
+)
 _UNSUPPORTED = {
     "background": "Background responses are not supported by this server.",
     "conversation": "Conversations are not supported by this server; use previous_response_id.",
     "prompt": "Stored prompt templates are not supported by this server.",
 }
-# Echoed in the response as sent (when a string); not sent upstream.
-_ECHOED_STRINGS = ("prompt_cache_key", "safety_identifier", "user")
+# Echoed in the response when sent; not sent upstream.
+_ECHOED_USER = "user"
 
 
 @dataclass
@@ -72,6 +83,7 @@ class ResponsesRequest:
     tool_choice: str | Json | None
     options: Json  # chat fields other than model, messages, stream and tools
     dropped: list[str]
+    reasoning_text: bool = False  # include reasoning.encrypted_content: reasoning items carry their text
 
 
 # ---------------------------------------------------------------------------------------------- fields
@@ -222,8 +234,8 @@ def _response_format(text: Mapping[str, Any]) -> Json | None:
 
 def _sampling_options(body: Mapping[str, Any], config: ServerConfig, include: list[str]) -> Json:
     options: Json = {}
-    for key, high in (("temperature", 2.0), ("top_p", 1.0)):
-        value = _number(body, key, 0.0, high)
+    for key, low, high in _SAMPLING_RANGES:
+        value = _number(body, key, low, high)
         if value is not None:
             options[key] = value
     max_tokens = _integer(body, "max_output_tokens", 1)
@@ -268,29 +280,28 @@ def _tool_options(tools: ChatTools, choice: str | Json | None, parallel: bool | 
 
 
 def _template(body: Mapping[str, Any], request: Json) -> Json:
+    """The response fields every lifecycle event carries (the spec's required fields, ``_server_echo``)."""
     template: Json = {
         "id": request["id"],
         "model": request["model"],
         "instructions": request["instructions"],
-        "tools": body.get("tools") or [],
+        "tools": echo_tools(body.get("tools")),
         "tool_choice": body.get("tool_choice") or "auto",
         "parallel_tool_calls": request["parallel_tool_calls"],
-        "temperature": body.get("temperature"),
-        "top_p": body.get("top_p"),
+        **echo_fields(body),
         "max_output_tokens": body.get("max_output_tokens"),
         "metadata": request["metadata"],
         "store": request["store"],
         "previous_response_id": request["previous_response_id"],
-        "text": body.get("text") or {"format": {"type": "text"}},
-        "reasoning": body.get("reasoning"),
+        "text": echo_text(body.get("text") or {}),
+        "reasoning": echo_reasoning(body.get("reasoning") or {}),
         "truncation": body.get("truncation")
         if body.get("truncation") in ("auto", "disabled")
         else "disabled",
         "background": False,
     }
-    for key in _ECHOED_STRINGS:
-        if isinstance(body.get(key), str):
-            template[key] = body[key]
+    if isinstance(body.get(_ECHOED_USER), str):
+        template[_ECHOED_USER] = body[_ECHOED_USER]
     return template
 
 
@@ -308,7 +319,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     tools = convert_tools(body.get("tools"))
     choice = convert_tool_choice(body.get("tool_choice"), tools)
     dropped = tools.dropped
-    if body.get("max_tool_calls") is not None:
+    if _integer(body, "max_tool_calls", 1) is not None:
         dropped.append("max_tool_calls (no chat equivalent)")
     options = {
         **_sampling_options(body, config, include),
@@ -338,14 +349,32 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
         tool_choice=choice,
         options=options,
         dropped=dropped,
+        reasoning_text=INCLUDE_ENCRYPTED_REASONING in include,
     )
+
+
+def check_call_outputs(conversation: Sequence[Any]) -> None:
+    """A 400 for a ``function_call_output`` whose ``call_id`` no earlier item of the conversation made: the
+    upstream would get a tool result for a call the model never made (OpenAI's chat API rejects that, some
+    local servers silently accept it)."""
+    calls: set[Any] = set()
+    for item in conversation:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            raise invalid(
+                f"No tool call found for function call output with call_id '{item.get('call_id')}'.", "input"
+            )
+        if item.get("type") != "function_call_output" and isinstance(item.get("call_id"), str):
+            calls.add(item["call_id"])
 
 
 def chat_payload(request: ResponsesRequest, conversation: Sequence[Any], config: ServerConfig) -> Json:
     """The upstream ``POST /chat/completions`` body for ``conversation`` (stored history + this input)."""
+    check_call_outputs(conversation)
     # Every replayed call of a namespace is renamed, even when this request no longer lists the namespace:
     # the upstream must see one name per function across the whole conversation.
-    items = [request.tools.names.upstream_item(item) for item in conversation]
+    items = [request.tools.names.upstream_item(expand_compaction(item)) for item in conversation]
     messages = items_to_messages(
         items,
         instructions=request.instructions,

@@ -154,7 +154,7 @@ def _format_item_event(event_type: str, event: JSONObject) -> str:
     fields = [f"#{_word(event.get('output_index'))}", _word(item_type), _word(item.get("id"))]
     if item_type == "message":
         fields += _message_fields(event_type, item)
-    elif item_type == "function_call":
+    elif item_type in ("function_call", "custom_tool_call"):
         fields += _function_call_fields(item)
     elif item_type == "reasoning":
         fields += _reasoning_fields(item)
@@ -206,7 +206,9 @@ def _function_call_fields(item: JSONObject) -> list[str]:
     return [
         f"call_id={_word(item.get('call_id'))}",
         f"name={_word(item.get('name'))}",
-        f"args={_text(item.get('arguments'))}",
+        f"input={_text(item.get('input'))}"
+        if item.get("type") == "custom_tool_call"
+        else f"args={_text(item.get('arguments'))}",
     ]
 
 
@@ -289,6 +291,8 @@ _FORMATTERS: Final[dict[str, Callable[[str, JSONObject], str]]] = {
     "response.output_text.annotation.added": _format_annotation,
     "response.function_call_arguments.delta": _text_field("delta", index_key=None),
     "response.function_call_arguments.done": _text_field("arguments", index_key=None),
+    "response.custom_tool_call_input.delta": _text_field("delta", index_key=None),
+    "response.custom_tool_call_input.done": _text_field("input", index_key=None),
     "response.reasoning_summary_text.delta": _text_field("delta", index_key="summary_index"),
     "response.reasoning_summary_text.done": _text_field("text", index_key="summary_index"),
     "response.reasoning_text.delta": _text_field("delta"),

@@ -5,8 +5,9 @@ Kept compatible with the seed library ``chat-cmpl-stream-handler``: an invoker i
 ``ChatCompletionMessageFunctionToolCall`` (``.id``, ``.function.name``, ``.function.arguments``). An invoker
 may also return a dict, list or pydantic model: the loop sends it as JSON, never as a Python repr.
 
-Two exceptions let an invoker say *the model* got something wrong (the loop tells the model and goes on,
-whatever ``on_tool_error`` says): :class:`ToolInputError` for arguments that do not fit the tool.
+An invoker says *the model* got something wrong by raising :class:`ToolInputError` (arguments that do
+not fit the tool): under ``on_tool_error="emit"`` the loop's default error content tells the model its
+message in full, so it can retry (a tool's other exceptions are not described to the model).
 """
 
 from __future__ import annotations

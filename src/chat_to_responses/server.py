@@ -152,6 +152,11 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how raw reasoning is shown",
     )
     add("--no-think-tags", action="store_true", help="keep <think> tags in the text")
+    add(
+        "--require-finish-reason",
+        action="store_true",
+        help="fail a stream that ends without a finish_reason (cut)",
+    )
     add("--reasoning-history", choices=("tool_turns", "always", "never"), default="tool_turns")
     add("--default-model", metavar="NAME", help="model for requests that name none")
     add("--max-body-bytes", type=int, default=32 * 1024 * 1024, metavar="N", help="request body size limit")
@@ -180,6 +185,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_tokens_field=args.max_tokens_field,
         reasoning_output=args.reasoning_output,
         think_tags=not args.no_think_tags,
+        require_finish_reason=args.require_finish_reason,
         reasoning_history=args.reasoning_history,
         default_model=args.default_model,
         max_body_bytes=args.max_body_bytes,
