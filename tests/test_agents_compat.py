@@ -435,3 +435,46 @@ def test_items_to_messages_reasoning_predicate_and_unpaired_outputs() -> None:
     assert items_to_messages(orphan) == []  # default: dropped (and reported through `dropped`)
     with pytest.raises(UnpairedOutputError, match="without call_id"):
         items_to_messages(orphan, unpaired_outputs="raise")
+
+
+async def test_raw_chat_image_part_is_sent_as_it_came() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "high"}}
+    transport = ReplayTransport([CompletionTurn(_completion("a cat"))])
+    async with replay_client(transport) as client:
+        model = ChatCmplModel("m", openai_client=client)
+        user = {"role": "user", "content": [{"type": "input_text", "text": "What is it?"}, image]}
+        result = await Runner.run(Agent(name="A", model=model), [user])
+    assert result.final_output == "a cat"
+    assert transport.request_bodies[0]["messages"][0]["content"] == [
+        {"type": "text", "text": "What is it?"},
+        image,
+    ]
+
+
+async def test_non_text_tool_output_is_described_with_a_warning_or_rejected_when_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    history: list[Any] = [
+        {"role": "user", "content": "Show me"},
+        {"type": "function_call", "call_id": "c1", "name": "snap", "arguments": "{}"},
+        {
+            "type": "function_call_output",
+            "call_id": "c1",
+            "output": [{"type": "input_image", "image_url": "https://x/i.png"}],
+        },
+    ]
+    transport = ReplayTransport([CompletionTurn(_completion("ok"))])
+    async with replay_client(transport) as client:
+        lenient = ChatCmplModel("m", openai_client=client)
+        with caplog.at_level(logging.WARNING, logger="chat_to_responses.agents"):
+            await lenient.get_response(None, history, ModelSettings(), [], None, [], ModelTracing.DISABLED)
+        strict = ChatCmplModel("m", openai_client=client, strict_feature_validation=True)
+        with pytest.raises(UserError, match="text only"):
+            await strict.get_response(None, history, ModelSettings(), [], None, [], ModelTracing.DISABLED)
+    assert transport.request_bodies[0]["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": "[image]",
+    }
+    assert "'input_image' sent as '[image]'" in caplog.text
+    assert len(transport.request_bodies) == 1  # the strict model sent nothing

@@ -48,7 +48,7 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 
 from ._agents_stream import complete_as_agents, response_usage
 from ._handler import ChatCmplStreamHandler
-from ._history import ReasoningContentMode, UnpairedOutputError, items_to_messages
+from ._history import NON_TEXT_TOOL_OUTPUT, ReasoningContentMode, UnpairedOutputError, items_to_messages
 from ._ids import IdFactory
 from ._translator import ReasoningMode
 
@@ -245,6 +245,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         if require_finish_reason is None:
             require_finish_reason = ChatCmplHelpers.is_openai(openai_client)
         self._require_finish_reason = require_finish_reason
+        self._warned: set[str] = set()
 
     def __repr__(self) -> str:
         return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._base_url())!r})"
@@ -458,20 +459,7 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
         stream: bool,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(chat.completions.create keyword arguments, Responses template)`` for one model call."""
-        try:
-            messages = items_to_messages(
-                input,
-                instructions=system_instructions,
-                reasoning_content=self._replay_reasoning(),
-                # The Runner records a response's calls, then their outputs: a later call starts a new turn.
-                calls_after_outputs="new_turn",
-                unpaired_outputs="raise",
-            )
-        except UnpairedOutputError as exc:
-            raise UserError(
-                "Unpaired function outputs cannot be sent to Chat Completions: a tool message must answer a "
-                f"call of the conversation ({exc}). Use a Responses model for server-managed tool context."
-            ) from exc
+        messages = self._messages(input, system_instructions)
         chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
         chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]
         settings = model_settings
@@ -524,6 +512,35 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             raise TypeError(f"chat.completions.create() got multiple values for {', '.join(duplicates)}")
         kwargs.update(settings.extra_args or {})
         return kwargs, _response_template(str(self.model), system_instructions, chat_tools, settings)
+
+    def _messages(
+        self, input: str | list[TResponseInputItem], instructions: str | None
+    ) -> list[dict[str, Any]]:
+        """The shared history conversion; what it cannot send is warned about (once per kind), or rejected
+        as agents rejects it (unpaired outputs always, non-text tool output under strict validation)."""
+        notes: list[str] = []
+        try:
+            messages = items_to_messages(
+                input,
+                instructions=instructions,
+                reasoning_content=self._replay_reasoning(),
+                # The Runner records a response's calls, then their outputs: a later call starts a new turn.
+                calls_after_outputs="new_turn",
+                unpaired_outputs="raise",
+                dropped=notes,
+            )
+        except UnpairedOutputError as exc:
+            raise UserError(
+                "Unpaired function outputs cannot be sent to Chat Completions: a tool message must answer a "
+                f"call of the conversation ({exc}). Use a Responses model for server-managed tool context."
+            ) from exc
+        for note in notes:
+            if self._strict_feature_validation and note.startswith(NON_TEXT_TOOL_OUTPUT):
+                raise UserError(f"Chat Completions tool messages carry text only: {note}.")
+            if note not in self._warned:
+                self._warned.add(note)
+                logger.warning("ChatCmplModel: %s (Chat Completions cannot carry it).", note)
+        return messages
 
     def _replay_reasoning(self) -> ReasoningContentMode | Callable[[dict[str, Any]], bool]:
         """``reasoning_content``, or agents' ``should_replay_reasoning_content`` hook asked per item."""

@@ -97,6 +97,10 @@ _CHAT_IMAGE_DETAIL = frozenset({"auto", "low", "high"})
 _GEMINI_FORMAT = "google-gemini-v1"
 
 
+NON_TEXT_TOOL_OUTPUT = "non-text tool output part"
+"""How a ``dropped`` note about a tool output part replaced by a placeholder starts."""
+
+
 class UnpairedOutputError(ValueError):
     """A tool output that names no call (``items_to_messages(..., unpaired_outputs="raise")``)."""
 
@@ -192,6 +196,10 @@ def _media_part(part: Json, notes: list[str]) -> Json | None:
         return _image_part(part, notes)
     if kind == "input_file":
         return _file_part(part, notes)
+    if kind == "image_url":  # a raw chat part in a Responses input: kept as it is (the Agents SDK accepts it)
+        image = _obj(part.get("image_url")) or {}
+        if _str(image.get("url")):
+            return {"type": "image_url", "image_url": image}
     if kind == "input_audio" and _obj(part.get("input_audio")) is not None:
         return {"type": "input_audio", "input_audio": _obj(part.get("input_audio"))}
     notes.append(f"content part {kind!r}")
@@ -234,8 +242,9 @@ def _user_content(content: Any, notes: list[str]) -> str | list[Json]:
     return chat
 
 
-def _output_text(output: Any) -> str:
-    """A ``function_call_output``'s output as tool message text; non-text parts are described."""
+def _output_text(output: Any, notes: list[str] | None = None) -> str:
+    """A ``function_call_output``'s output as tool message text; non-text parts are described (and noted:
+    a chat tool message carries text only)."""
     if isinstance(output, str):
         return output
     if not isinstance(output, list):
@@ -252,6 +261,8 @@ def _output_text(output: Any) -> str:
             texts.append(f"[file: {name}]" if name else "[file]")
         else:
             texts.append(f"[{part.get('type')}]")
+        if text is None and notes is not None:
+            notes.append(f"{NON_TEXT_TOOL_OUTPUT}: {part.get('type')!r} sent as {texts[-1]!r}")
     return "\n".join(texts)
 
 
@@ -434,7 +445,7 @@ class _Grouper:
                 )
             self.notes.append(f"{_kind(item)} without call_id")
             return
-        self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"))))
+        self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"), self.notes)))
         if self.turn is not None:
             self.turn.answered = True
 
@@ -650,6 +661,10 @@ def _input_part(part: Json) -> Json | None:
     file = _obj(part.get("file"))
     if kind == "file" and file is not None:
         return {"type": "input_file", **{k: v for k, v in file.items() if isinstance(v, str)}}
+    if kind == "image_url":  # a raw chat part in a Responses input: kept as it is (the Agents SDK accepts it)
+        image = _obj(part.get("image_url")) or {}
+        if _str(image.get("url")):
+            return {"type": "image_url", "image_url": image}
     if kind == "input_audio" and _obj(part.get("input_audio")) is not None:
         return {"type": "input_audio", "input_audio": _obj(part.get("input_audio"))}
     return None
