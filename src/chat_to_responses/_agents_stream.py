@@ -82,6 +82,7 @@ class AgentsEndings:
         self._warned_choices = False
         self._provider_data: dict[str, Any] = {"model": model} if model else {}
         self._call_signatures: dict[str, str] = {}
+        self._ignored: set[Any] = set()  # tool call indexes of custom tool calls: every fragment is ignored
 
     # ------------------------------------------------------------------ chunks
 
@@ -104,16 +105,30 @@ class AgentsEndings:
             delta = c.fields_of(choice_fields.get("delta"))
             if delta.get("audio"):
                 raise AgentsException("Audio is not currently supported")
-            if _has_custom_call(delta.get("tool_calls")):
-                if self._strict:
-                    raise UserError("Custom tool calls are not supported by the Chat Completions converter")
-                chunk = _without_custom_calls(chunk, position)  # agents ignores them (and logs nothing)
+            if self._custom_calls(delta.get("tool_calls")):
+                chunk = _without_calls(chunk, position, self._ignored)  # agents ignores them
             reason = choice_fields.get("finish_reason")
             if isinstance(reason, str) and self._finish_reason is None:
                 self._finish_reason = reason
                 if reason in _CUT:
                     return _with_finish(chunk, position, "stop")
         return chunk
+
+    def _custom_calls(self, tool_calls: Any) -> bool:
+        """Whether ``tool_calls`` has fragments of custom tool calls (agents' converter has no item for
+        them: ``UserError`` under strict validation, else they are ignored, with every later fragment of
+        their index)."""
+        if not isinstance(tool_calls, list):
+            return False
+        found = False
+        for call in tool_calls:
+            fields = c.fields_of(call)
+            if fields.get("type") == "custom":
+                if self._strict:
+                    raise UserError("Custom tool calls are not supported by the Chat Completions converter")
+                self._ignored.add(fields.get("index"))
+            found = found or fields.get("index") in self._ignored
+        return found
 
     def _note_origin(self, fields: Mapping[str, Any]) -> None:
         """The model (unless named by the caller) and chunk id, as agents records them on every item."""
@@ -214,28 +229,22 @@ def response_usage(chat_usage: Any) -> ResponseUsage | None:
     return ResponseUsage.model_validate(usage) if usage is not None else None
 
 
-def _has_custom_call(tool_calls: Any) -> bool:
-    return isinstance(tool_calls, list) and any(
-        c.fields_of(call).get("type") == "custom" for call in tool_calls
-    )
+def _without_calls(chunk: Any, position: int, ignored: set[Any]) -> Any:
+    """A copy of ``chunk`` whose choice at ``position`` has no tool call fragment of an ``ignored`` index."""
 
+    def kept(calls: list[Any]) -> list[Any] | None:
+        return [t for t in calls if c.fields_of(t).get("index") not in ignored] or None
 
-def _without_custom_calls(chunk: Any, position: int) -> Any:
-    """A copy of ``chunk`` whose choice at ``position`` has no custom tool call fragments."""
     if isinstance(chunk, Mapping):
         choices = list(chunk["choices"])
         delta = dict(choices[position].get("delta") or {})
-        delta["tool_calls"] = [
-            t for t in delta["tool_calls"] if c.fields_of(t).get("type") != "custom"
-        ] or None
+        delta["tool_calls"] = kept(delta["tool_calls"])
         choices[position] = {**choices[position], "delta": delta}
         return {**chunk, "choices": choices}
     choices = list(chunk.choices)
     old = choices[position].delta
-    calls = [t for t in old.tool_calls if c.fields_of(t).get("type") != "custom"] or None
-    choices[position] = choices[position].model_copy(
-        update={"delta": old.model_copy(update={"tool_calls": calls})}
-    )
+    delta = old.model_copy(update={"tool_calls": kept(old.tool_calls)})
+    choices[position] = choices[position].model_copy(update={"delta": delta})
     return chunk.model_copy(update={"choices": choices})
 
 
