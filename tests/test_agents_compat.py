@@ -250,9 +250,9 @@ async def test_request_id_raw_usage_and_no_usage_reach_the_terminal_response() -
 
 async def test_custom_tool_calls_are_ignored_or_rejected_when_strict() -> None:
     custom = chunk({"tool_calls": [{"index": 0, "id": "x", "type": "custom", "custom": {"name": "sh"}}]})
-    events = await _events(
-        [chunk({"content": "ok"}), custom, chunk({}, "stop")], strict_feature_validation=False
-    )
+    more = chunk({"tool_calls": [{"index": 0, "function": {"name": "sh", "arguments": "ls"}}]})  # same call
+    chunks = [chunk({"content": "ok"}), custom, more, chunk({}, "stop")]
+    events = await _events(chunks, strict_feature_validation=False)
     assert [item.type for item in events[-1].response.output] == ["message"]
     with pytest.raises(UserError, match="Custom tool calls"):
         await _events([custom], strict_feature_validation=True)
