@@ -19,7 +19,7 @@ def tests(session: nox.Session, openai: str) -> None:
     """The test suite, once against each supported openai major line."""
     session.install("-e", ".[test]", OPENAI_LINES[openai])
     if openai == "openai3":  # openai-agents needs openai 3: its tests skip on the 2.x line
-        session.install("openai-agents>=0.24")
+        session.install("openai-agents>=0.24,<0.25")
     session.run("python", "-c", "import openai; print('openai', openai.__version__)")
     session.run("pytest", *session.posargs)
 
@@ -46,7 +46,7 @@ LITELLM = (
 def benchmarks(session: nox.Session) -> None:
     """``benchmarks/run.py``; with no arguments it rewrites ``benchmarks/RESULTS.md``."""
     # The peers: openai-agents' stream handler, and the seed library for the tool-loop row.
-    session.install("-e", ".[testing,server]", "openai-agents>=0.24")
+    session.install("-e", ".[testing,server]", "openai-agents>=0.24,<0.25")
     session.install("--no-deps", "chat-cmpl-stream-handler==0.5.0")
     session.run("python", "benchmarks/run.py", *_litellm(session), *(session.posargs or ["--write"]))
 
