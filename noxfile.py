@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests` (both supported openai lines), `lint`, `typecheck`, `benchmarks`."""
+"""Developer sessions: `nox -s tests` (both supported openai lines), `lint`, `typecheck`, `benchmarks`,
+`compat` (openai-agents' own tests against us; not a default session)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from pathlib import Path
 
 import nox
 import nox.command
+
+COMPAT = Path(__file__).resolve().parent / "compat" / "openai_agents"
+AGENTS_RELEASE = "0.24.0"
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -61,3 +65,38 @@ def _litellm(session: nox.Session) -> list[str]:
     except nox.command.CommandFailed as exc:
         return ["--litellm-missing", f"{LITELLM} did not install ({exc.reason})"]
     return ["--litellm", str(venv / "bin" / "litellm")]
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """openai-agents' own Chat Completions tests (its sdist, no test changed) with ``ChatCmplModel`` in place
+    of ``OpenAIChatCompletionsModel`` (mode ``model``) and our handler in place of agents' (``handler``).
+    Fails on any failure ``compat/openai_agents/expected.txt`` does not list. About 2 minutes (install,
+    then ~15 s of tests per mode)."""
+    session.install("-r", str(COMPAT / "pins.txt"))
+    session.install("-e", ".[agents,testing]", "-c", str(COMPAT / "pins.txt"))
+    work = Path(session.create_tmp()).resolve()
+    source = work / f"openai_agents-{AGENTS_RELEASE}"
+    if not (source / "tests" / "conftest.py").exists():
+        session.run(
+            "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", f"openai-agents=={AGENTS_RELEASE}",
+            "-d", str(work),
+        )  # fmt: skip
+        sdist = work / f"openai_agents-{AGENTS_RELEASE}.tar.gz"
+        session.run("tar", "xzf", str(sdist), "-C", str(work), external=True)
+    suite = (COMPAT / "suite.txt").read_text().split()
+    failed = []
+    for mode in ("model", "handler"):
+        results = work / f"{mode}.xml"
+        env = {"C2R_COMPAT_MODE": mode, "PYTHONPATH": str(COMPAT)}
+        with session.chdir(source):
+            session.run(
+                "pytest", "-p", "plugin", "-p", "no:cacheprovider", "-q", "--timeout=120",
+                f"--junitxml={results}", *suite, *session.posargs, env=env, success_codes=[0, 1],
+            )  # fmt: skip
+        try:
+            session.run("python", str(COMPAT / "check.py"), mode, str(results))
+        except nox.command.CommandFailed:
+            failed.append(mode)
+    if failed:
+        session.error(f"unexpected failures of openai-agents' tests in mode {', '.join(failed)}")

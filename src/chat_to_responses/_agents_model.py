@@ -536,7 +536,10 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
             ) from exc
         for note in notes:
             if self._strict_feature_validation and note.startswith(NON_TEXT_TOOL_OUTPUT):
-                raise UserError(f"Chat Completions tool messages carry text only: {note}.")
+                raise UserError(
+                    "Chat Completions tool messages carry text only: under strict feature validation a tool "
+                    f"output cannot be empty or contain only non-text content ({note})."
+                )
             if note not in self._warned:
                 self._warned.add(note)
                 logger.warning("ChatCmplModel: %s (Chat Completions cannot carry it).", note)
