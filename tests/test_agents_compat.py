@@ -205,8 +205,10 @@ async def test_content_filter_without_output_becomes_agents_refusal() -> None:
 
 
 async def test_require_finish_reason() -> None:
-    with pytest.raises(ModelBehaviorError, match="finish_reason"):
-        await _events([chunk({"content": "half"})], require_finish_reason=True)
+    cut = await _events([chunk({"content": "half"})], require_finish_reason=True)
+    assert cut[-1].type == "response.failed"  # the Runner raises ModelBehaviorError with this message
+    assert "before receiving a finish_reason" in cut[-1].response.error.message
+    assert cut[-1].response.output[0].content[0].text == "half"  # what came is kept
     events = await _events([chunk({"content": "half"})], require_finish_reason=False)
     assert events[-1].type == "response.completed"
 

@@ -9,8 +9,9 @@ ids, every ``*.done``, arrival order); this layer adds what agents' Runner and c
   text received. ``raise_on_length_truncation``: a ``length`` ending with nothing visible (no text, refusal
   or call) raises ``ModelBehaviorError``. A ``content_filter`` ending with nothing visible gets agents'
   refusal text. ``require_finish_reason`` (agents sets it for api.openai.com): a stream that ends without a
-  ``finish_reason`` raises ``ModelBehaviorError``. Before raising, the placeholder response gets the usage
-  (or is counted as a request), as agents' handler does, so the caller can record it.
+  ``finish_reason`` was cut: ``response.failed`` with agents' message and every item received (the Runner
+  raises ``ModelBehaviorError``). Before raising, the placeholder response gets the usage (or is counted
+  as a request), as agents' handler does, so the caller can record it.
 - **Audio output** is not supported by agents: ``AgentsException``, not an empty answer.
 - ``strict_feature_validation``: several choices (or custom tool calls) raise ``UserError`` instead of a
   logged warning.
@@ -183,12 +184,13 @@ class AgentsEndings:
         if data:
             item["provider_data"] = data
 
-    def end(self) -> list[Any]:
-        """At the end of the chunks, before the core's ``finish()``: raises, or gives chunks to feed first."""
+    def end(self) -> tuple[list[Any], BaseException | None]:
+        """At the end of the chunks, before the core's ``finish()``: the chunks to feed first, and the error
+        to finish with (a cut stream: ``response.failed`` with agents' message, every item kept). Raises
+        where agents raises without a terminal event."""
         reason = self._finish_reason
         if self._require_finish and reason is None:
-            self._keep_usage_on_placeholder()
-            raise ModelBehaviorError(
+            return [], ModelBehaviorError(
                 "Chat Completions stream ended before receiving a finish_reason for choice 0."
             )
         if reason in _LENGTH and self._raise_on_length and not self._visible:
@@ -198,8 +200,10 @@ class AgentsEndings:
                 "but produced no assistant text, tool call, or refusal."
             )
         if reason in _CUT and reason not in _LENGTH and not self._visible:
-            return [{"choices": [{"index": self._choice, "delta": {"refusal": CONTENT_FILTER_REFUSAL}}]}]
-        return []
+            return [
+                {"choices": [{"index": self._choice, "delta": {"refusal": CONTENT_FILTER_REFUSAL}}]}
+            ], None
+        return [], None
 
     def _keep_usage_on_placeholder(self) -> None:
         if not isinstance(self._placeholder, Response):
@@ -393,10 +397,11 @@ async def drive(
         for wire_event in endings.events(core.finish(error=exc)):
             yield _typed(wire_event, endings, to_model)
         return
-    for extra in endings.end():
+    extras, error = endings.end()
+    for extra in extras:
         for wire_event in endings.events(core.feed(extra)):
             yield _typed(wire_event, endings, to_model)
-    for wire_event in endings.events(core.finish()):
+    for wire_event in endings.events(core.finish(error=error)):
         yield _typed(wire_event, endings, to_model)
 
 
@@ -426,7 +431,8 @@ def complete_as_agents(
     )
     events = endings.events(core.feed(endings.chunk(completion_to_chunk(completion))))
     if not core.done:
-        for extra in endings.end():
+        extras, error = endings.end()
+        for extra in extras:
             events += endings.events(core.feed(extra))
-        events += endings.events(core.finish())
+        events += endings.events(core.finish(error=error))
     return Response.model_validate(events[-1]["response"])
