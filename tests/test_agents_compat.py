@@ -73,6 +73,12 @@ async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
         yield item
 
 
+async def _drain(stream: AsyncIterator[Any], into: list[Any]) -> None:
+    """Every item of ``stream`` into ``into`` (what came before an exception stays there)."""
+    async for item in stream:
+        into.append(item)
+
+
 def _placeholder() -> Response:
     """What agents' models hand ``handle_stream``."""
     return Response(
@@ -205,10 +211,25 @@ async def test_content_filter_without_output_becomes_agents_refusal() -> None:
 
 
 async def test_require_finish_reason() -> None:
-    cut = await _events([chunk({"content": "half"})], require_finish_reason=True)
-    assert cut[-1].type == "response.failed"  # the Runner raises ModelBehaviorError with this message
-    assert "before receiving a finish_reason" in cut[-1].response.error.message
-    assert cut[-1].response.output[0].content[0].text == "half"  # what came is kept
+    # In agents' models the handler raises, as agents' does (they record the usage from the placeholder)…
+    placeholder = _placeholder()
+    with pytest.raises(ModelBehaviorError, match="before receiving a finish_reason"):
+        await _events([chunk({"content": "half"})], placeholder, require_finish_reason=True)
+    assert placeholder.usage is None  # none was sent: the request still counts
+    from agents.usage import _requests_for_response_without_usage
+
+    assert _requests_for_response_without_usage(placeholder) == 1
+    # …ChatCmplModel ends response.failed, what came kept, and the Runner raises the same error.
+    transport = ReplayTransport([StreamTurn([chunk({"content": "half"})])])
+    seen: list[Any] = []
+    async with replay_client(transport) as client:
+        model = ChatCmplModel("m", openai_client=client, require_finish_reason=True)
+        result = Runner.run_streamed(Agent(name="A", model=model), "hi")
+        with pytest.raises(ModelBehaviorError, match="before receiving a finish_reason"):
+            await _drain(result.stream_events(), seen)
+    terminal = [e.data for e in seen if e.type == "raw_response_event"][-1]
+    assert terminal.type == "response.failed"
+    assert terminal.response.output[0].content[0].text == "half"
     events = await _events([chunk({"content": "half"})], require_finish_reason=False)
     assert events[-1].type == "response.completed"
 

@@ -46,8 +46,8 @@ from openai import AsyncOpenAI, omit
 from openai.types.responses import Response, ResponseUsage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from ._agents_stream import complete_as_agents, response_usage
-from ._handler import ChatCmplStreamHandler
+from ._agents_stream import complete_as_agents, handle_as_agents, response_usage
+from ._handler import ChatCmplStreamHandler, placeholder_template
 from ._history import NON_TEXT_TOOL_OUTPUT, ReasoningContentMode, UnpairedOutputError, items_to_messages
 from ._ids import IdFactory
 from ._translator import ReasoningMode
@@ -353,16 +353,20 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                 else stream
             )
             try:
-                async for event in ChatCmplStreamHandler.handle_stream(
-                    placeholder,
-                    source,
-                    model=str(self.model),
-                    strict_feature_validation=self._strict_feature_validation,
-                    raise_on_length_truncation=True,
-                    require_finish_reason=self._require_finish_reason,
-                    preserve_raw_usage=model_settings.preserve_raw_usage is True,
-                    **self._handler_options,
-                ):
+                handler = ChatCmplStreamHandler(
+                    response=placeholder_template(placeholder, str(self.model)), **self._handler_options
+                )
+                agents_options = {
+                    "strict_feature_validation": self._strict_feature_validation,
+                    "raise_on_length_truncation": True,
+                    "require_finish_reason": self._require_finish_reason,
+                    "preserve_raw_usage": model_settings.preserve_raw_usage is True,
+                }
+                # A cut stream ends response.failed (every item kept): the Runner raises all the same.
+                events = handle_as_agents(
+                    handler, placeholder, source, str(self.model), agents_options, cut_fails=True
+                )
+                async for event in events:
                     if event.type in _TERMINAL:
                         # On the span now: a consumer that stops at the terminal event never resumes us.
                         terminal = cast(Response, cast(Any, event).response)

@@ -9,9 +9,9 @@ ids, every ``*.done``, arrival order); this layer adds what agents' Runner and c
   text received. ``raise_on_length_truncation``: a ``length`` ending with nothing visible (no text, refusal
   or call) raises ``ModelBehaviorError``. A ``content_filter`` ending with nothing visible gets agents'
   refusal text. ``require_finish_reason`` (agents sets it for api.openai.com): a stream that ends without a
-  ``finish_reason`` was cut: ``response.failed`` with agents' message and every item received (the Runner
-  raises ``ModelBehaviorError``). Before raising, the placeholder response gets the usage (or is counted
-  as a request), as agents' handler does, so the caller can record it.
+  ``finish_reason`` raises ``ModelBehaviorError`` (``ChatCmplModel``: ``response.failed`` with agents'
+  message and every item received, then the Runner raises it). Before raising, the placeholder response
+  gets the usage (or is counted as a request), as agents' handler does, so the caller can record it.
 - **Audio output** is not supported by agents: ``AgentsException``, not an empty answer.
 - ``strict_feature_validation``: several choices (or custom tool calls) raise ``UserError`` instead of a
   logged warning.
@@ -69,8 +69,10 @@ class AgentsEndings:
         preserve_raw_usage: bool = False,
         raise_on_length_truncation: bool = False,
         require_finish_reason: bool = False,
+        cut_fails: bool = False,
     ) -> None:
         self._placeholder = placeholder
+        self._cut_fails = cut_fails
         self._core = core
         self._choice = choice_index
         self._strict = strict_feature_validation
@@ -190,9 +192,13 @@ class AgentsEndings:
         where agents raises without a terminal event."""
         reason = self._finish_reason
         if self._require_finish and reason is None:
-            return [], ModelBehaviorError(
+            cut = ModelBehaviorError(
                 "Chat Completions stream ended before receiving a finish_reason for choice 0."
             )
+            if not self._cut_fails:
+                self._keep_usage_on_placeholder()
+                raise cut
+            return [], cut
         if reason in _LENGTH and self._raise_on_length and not self._visible:
             self._keep_usage_on_placeholder()
             raise ModelBehaviorError(
@@ -379,6 +385,31 @@ def _merged(current: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[st
         elif not (isinstance(value, dict) and not value and key in merged):
             merged[key] = value
     return merged
+
+
+def handle_as_agents(
+    handler: Any,
+    placeholder: Any,
+    stream: AsyncIterable[Any],
+    model: str | None,
+    agents_options: dict[str, Any],
+    *,
+    cut_fails: bool = False,
+) -> AsyncIterator[ResponseStreamEvent]:
+    """``handle_stream`` under agents' contract, for ``handler`` (a ``ChatCmplStreamHandler`` built without
+    ``require_finish_reason``: agents' check replaces it). ``cut_fails``: a stream cut before its finish
+    reason ends ``response.failed`` instead of raising."""
+    from ._handler import to_event_model
+
+    endings = AgentsEndings(
+        placeholder,
+        handler._core,
+        model=model,
+        choice_index=handler._core._choice_index,
+        cut_fails=cut_fails,
+        **agents_options,
+    )
+    return drive(handler._core, endings, stream, to_event_model)
 
 
 async def drive(

@@ -204,29 +204,14 @@ class ChatCmplStreamHandler:
         ``ChatCmplModel``) are built on. A ``dict`` template (or ``None``) keeps the stream rules:
         ``response.incomplete`` for a cut, ``response.failed`` for anything broken.
         """
-        template: dict[str, Any] = {}
-        if isinstance(response, Response):
-            template = response.model_dump(mode="json", exclude_none=True)
-        elif response is not None:
-            template = dict(response)
-        if model and not template.get("model"):
-            template["model"] = model
+        template = placeholder_template(response, model)
         agents_options = {k: options.pop(k) for k in list(options) if k in _AGENTS_KEYWORDS}
         if not agents_options and not (isinstance(response, Response) and _agents_installed()):
             return cls(response=template, **options)._drive_async(stream)
-        from . import _agents_stream
+        from ._agents_stream import handle_as_agents
 
-        # agents' check of the finish reason raises agents' error (the handler's would fail the response)
         agents_options["require_finish_reason"] = options.pop("require_finish_reason", False)
-        handler = cls(response=template, **options)
-        endings = _agents_stream.AgentsEndings(
-            response,
-            handler._core,
-            model=model,
-            choice_index=options.get("choice_index", 0),
-            **agents_options,
-        )
-        return _agents_stream.drive(handler._core, endings, stream, to_event_model)
+        return handle_as_agents(cls(response=template, **options), response, stream, model, agents_options)
 
     @staticmethod
     def buffer_tool_call_stream(stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
@@ -254,6 +239,19 @@ class ChatCmplStreamHandler:
             return
         for event in self.finish():
             yield event
+
+
+def placeholder_template(response: Response | Mapping[str, Any] | None, model: str | None) -> dict[str, Any]:
+    """The handler's response template from ``handle_stream``'s ``response`` (agents' placeholder) and
+    ``model``."""
+    template: dict[str, Any] = {}
+    if isinstance(response, Response):
+        template = response.model_dump(mode="json", exclude_none=True)
+    elif response is not None:
+        template = dict(response)
+    if model and not template.get("model"):
+        template["model"] = model
+    return template
 
 
 @functools.cache
