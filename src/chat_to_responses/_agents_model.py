@@ -347,26 +347,8 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                 prompt=None,
             )
             self._attach_stream_request_id(placeholder, stream)
-            source = (
-                ChatCmplStreamHandler.buffer_tool_call_stream(stream)
-                if self._buffer_streamed_tool_calls
-                else stream
-            )
             try:
-                handler = ChatCmplStreamHandler(
-                    response=placeholder_template(placeholder, str(self.model)), **self._handler_options
-                )
-                agents_options = {
-                    "strict_feature_validation": self._strict_feature_validation,
-                    "raise_on_length_truncation": True,
-                    "require_finish_reason": self._require_finish_reason,
-                    "preserve_raw_usage": model_settings.preserve_raw_usage is True,
-                }
-                # A cut stream ends response.failed (every item kept): the Runner raises all the same.
-                events = handle_as_agents(
-                    handler, placeholder, source, str(self.model), agents_options, cut_fails=True
-                )
-                async for event in events:
+                async for event in self._events(placeholder, stream, model_settings):
                     if event.type in _TERMINAL:
                         # On the span now: a consumer that stops at the terminal event never resumes us.
                         terminal = cast(Response, cast(Any, event).response)
@@ -385,6 +367,22 @@ class ChatCmplModel(OpenAIChatCompletionsModel):
                     await self._close_after(stream, terminal is not None)
             if terminal is not None and terminal.status != "completed":
                 raise ChatCmplResponseError(terminal)
+
+    def _events(self, placeholder: Response, stream: Any, settings: ModelSettings) -> AsyncIterator[Any]:
+        """The stream's events under agents' contract, with this model's options."""
+        if self._buffer_streamed_tool_calls:
+            stream = ChatCmplStreamHandler.buffer_tool_call_stream(stream)
+        handler = ChatCmplStreamHandler(
+            response=placeholder_template(placeholder, str(self.model)), **self._handler_options
+        )
+        agents_options = {
+            "strict_feature_validation": self._strict_feature_validation,
+            "raise_on_length_truncation": True,
+            "require_finish_reason": self._require_finish_reason,
+            "preserve_raw_usage": settings.preserve_raw_usage is True,
+        }
+        # A cut stream ends response.failed (every item kept): the Runner raises all the same.
+        return handle_as_agents(handler, placeholder, stream, str(self.model), agents_options, cut_fails=True)
 
     async def _close_after(self, stream: Any, answered: bool) -> None:
         """Close the upstream stream (a close in flight may finish after a cancellation); once the answer
