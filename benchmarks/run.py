@@ -1,6 +1,9 @@
 """Benchmarks: every figure is a ratio measured in this one run, contestants alternating.
 
-    nox -s benchmarks                  # or: python benchmarks/run.py [--rounds N] [--write]
+    nox -s benchmarks                  # prints the table; or: python benchmarks/run.py [--rounds N]
+    nox -s benchmarks -- --write       # also rewrites benchmarks/RESULTS.md (tracked: only when asked)
+
+It takes about 5 minutes; a line on stderr says which benchmark runs and how long each took.
 
 1. Typed path: ``ChatCompletionChunk`` objects (built as the openai SDK builds streamed chunks, without
    validation) → typed Responses events; ours vs openai-agents' ``ChatCmplStreamHandler``, both through
@@ -32,6 +35,7 @@ import logging
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -341,6 +345,23 @@ def _synthetic(kind: str, n: int) -> list[dict[str, Any]]:
         body = [chunk({"content": "abcd"})] * n
     elif kind == "reasoning":
         body = [chunk({"reasoning_content": "abcd"})] * n
+    elif kind == "blank deltas before <think>":  # issue #17: held while a tag may still come
+        body = [*[chunk({"content": " "})] * n, chunk({"content": "<think>x</think>ok"})]
+    elif kind == "blank deltas with logprobs":
+        blank = chunk({"content": " "})
+        blank["choices"][0]["logprobs"] = {"content": [{"token": " ", "logprob": -0.1, "top_logprobs": []}]}
+        body = [*[blank] * n, chunk({"content": "ok"})]
+    elif kind == "call waiting behind a streaming call":
+
+        def call(index: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
+            function = {"name": name, "arguments": arguments}
+            return chunk(
+                {"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": function}]}
+            )
+
+        more = chunk({"tool_calls": [{"index": 0, "function": {"arguments": "abcd"}}]})
+        body = [call(0, "call_1", "f", '{"x":"'), call(1, "call_2", "g", "{}"), *[more] * n]
+        body.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}))
     else:
         head = chunk(
             {
@@ -368,7 +389,14 @@ def _translate_dicts(chunks: list[dict[str, Any]]) -> None:
 
 def scaling(rounds: int) -> list[tuple[str, str]]:
     rows = []
-    for kind in ("text", "reasoning", "tool arguments"):
+    for kind in (
+        "text",
+        "reasoning",
+        "tool arguments",
+        "blank deltas before <think>",
+        "blank deltas with logprobs",
+        "call waiting behind a streaming call",
+    ):
         per_delta = {}
         for n in (1_000, 10_000, 100_000):
             chunks, reps = _synthetic(kind, n), max(1, 100_000 // n)
@@ -511,14 +539,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     streams = _corpus()
-    rows = (
-        typed_path(streams, args.rounds)
-        + wire_path(streams, args.rounds)
-        + scaling(args.rounds)
-        + memory()
-        + tool_loop(args.rounds)
-        + ([] if args.no_bridge else bridge(args.litellm, args.litellm_missing))
-    )
+    stages: list[tuple[str, Callable[[], list[tuple[str, str]]]]] = [
+        ("typed path", lambda: typed_path(streams, args.rounds)),
+        ("wire path", lambda: wire_path(streams, args.rounds)),
+        ("scaling", lambda: scaling(args.rounds)),
+        ("memory", memory),
+        ("tool loop", lambda: tool_loop(args.rounds)),
+    ]
+    if not args.no_bridge:
+        stages.append(("bridge", lambda: bridge(args.litellm, args.litellm_missing)))
+    rows = [row for number, stage in enumerate(stages, start=1) for row in _run_stage(number, stages, stage)]
     width = max(len(name) for name, _ in rows)
     table = "\n".join(f"| {name:<{width}} | {value} |" for name, value in rows)
     title = f"result (median of {args.rounds} alternating rounds)"
@@ -526,7 +556,25 @@ def main(argv: list[str] | None = None) -> int:
     print(header + "\n" + table)
     if args.write:
         _write_results(header + "\n" + table, args.rounds, args.note)
+        print("benchmarks: wrote benchmarks/RESULTS.md", file=sys.stderr)
+    else:
+        print("benchmarks: RESULTS.md left as it is (--write rewrites it)", file=sys.stderr)
     return 0
+
+
+def _run_stage(
+    number: int,
+    stages: list[tuple[str, Callable[[], list[tuple[str, str]]]]],
+    stage: tuple[str, Callable[[], list[tuple[str, str]]]],
+) -> list[tuple[str, str]]:
+    """Run one benchmark, saying so on stderr (a silent 5 minutes looks like a hang)."""
+    name, run = stage
+    print(f"benchmarks: [{number}/{len(stages)}] {name}…", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    rows = run()
+    took = time.perf_counter() - started
+    print(f"benchmarks: [{number}/{len(stages)}] {name}: {took:.0f} s", file=sys.stderr, flush=True)
+    return rows
 
 
 def _cpu() -> str:
@@ -578,7 +626,8 @@ def _write_results(table: str, rounds: int, notes: list[str]) -> None:
         "# Benchmark results\n\n"
         f"- date: {datetime.date.today().isoformat()}\n"
         f"- machine: {machine}\n"
-        f"- command: `nox -s benchmarks` (`python benchmarks/run.py --rounds {rounds} --write`)\n\n"
+        f"- command: `nox -s benchmarks -- --write`"
+        f" (`python benchmarks/run.py --rounds {rounds} --write`)\n\n"
         f"{table}\n"
     )
     text += "\nNotes:\n\n" + "".join(f"- {note}\n" for note in [*STANDING_NOTES, *notes])

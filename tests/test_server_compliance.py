@@ -298,7 +298,7 @@ async def test_compact_without_a_model_is_a_400(
     [
         ({"input": 3}, "input"),
         ({"input": "x", "previous_response_id": "resp_missing"}, "previous_response_id"),
-        ({"input": [{"type": "compaction", "encrypted_content": "gAAAA-openai-blob"}]}, "input"),
+        ({"input": [{"type": "compaction", "encrypted_content": "gAAAA-openai-blob"}]}, "input[0]"),
         ({"input": [{"type": "function_call_output", "call_id": "call_x", "output": "1"}]}, "input"),
     ],
 )

@@ -50,6 +50,7 @@ class ResponseEvents:
         self._names = names
         self._reasoning_text = reasoning_text  # include reasoning.encrypted_content (``_server_include``)
         self.response: Json | None = None  # the terminal event's response, once emitted
+        self._sequence = 0
 
     @property
     def done(self) -> bool:
@@ -87,7 +88,12 @@ class ResponseEvents:
         return self._restored(events)
 
     def _restored(self, events: list[Json]) -> list[Json]:
-        out = [self._names.restore_event(event) for event in events] if self._names else events
+        if self._names.has_custom:  # a custom tool's call has other events: numbered again, in order
+            out = [e for event in events for e in self._names.restore_events(event)]
+            for event in out:
+                event["sequence_number"], self._sequence = self._sequence, self._sequence + 1
+        else:
+            out = [self._names.restore_event(event) for event in events] if self._names else events
         if self._reasoning_text:
             out = [include_in_event(event) for event in out]
         if out and out[-1]["type"] in _TERMINAL:

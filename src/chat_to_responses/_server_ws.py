@@ -33,9 +33,8 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.websockets import WebSocket
 
-from ._server_attempts import owner_of
 from ._server_errors import BridgeError, invalid
-from ._server_request import ResponsesRequest, chat_payload, parse_request
+from ._server_request import ResponsesRequest
 from ._server_store import StoredResponse
 from ._server_stream import ResponseEvents
 
@@ -123,12 +122,9 @@ class ResponsesWebSocket:
         try:
             body = _create_body(text)
             previous = body.get("previous_response_id")
-            parsed = parse_request(body, self._bridge.config)
-            # as over HTTP: a retry after a failed response adds nothing from the failed attempt
-            owner = owner_of(self._authorization)
-            parsed.input_items = self._bridge.attempts.strip(owner, parsed.input_items)
-            conversation = await self._conversation(parsed)
-            payload = chat_payload(parsed, conversation, self._bridge.config)
+            parsed, conversation, payload = await self._bridge.prepare(
+                body, self._authorization, self._conversation
+            )
         except BridgeError as error:
             self._forget(previous)
             logger.info("websocket response: error %d: %s", error.status, error.message)

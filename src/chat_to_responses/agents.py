@@ -88,13 +88,15 @@ without credentials, usage; input messages and output only when tracing includes
 
 from __future__ import annotations
 
+from ._dist import install_command
+
 try:
     from ._agents_model import ChatCmplModel, ChatCmplProvider, ChatCmplResponseError
 except ModuleNotFoundError as exc:  # pragma: no cover - only without openai-agents
     if (exc.name or "").partition(".")[0] != "agents":
         raise
     raise ModuleNotFoundError(
-        "chat_to_responses.agents needs openai-agents: pip install 'chat-to-responses[agents]'",
+        f"chat_to_responses.agents needs openai-agents: {install_command('agents')}",
         name=exc.name,
     ) from exc
 
