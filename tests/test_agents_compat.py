@@ -178,6 +178,44 @@ async def test_signed_thinking_blocks_are_in_provider_data() -> None:
     assert reasoning.encrypted_content.startswith("c2r1.")  # our carrier too: either replay works
 
 
+async def test_streamed_thinking_blocks_keep_each_signature_with_its_text() -> None:
+    # Anthropic via LiteLLM: text pieces, then the signature that ends the block; redacted blocks whole.
+    redacted = {"type": "redacted_thinking", "data": "BLOB", "extra": {"opaque": True}}
+    pieces = [
+        {"type": "thinking", "thinking": "step ", "signature": "", "cache_control": {"type": "ephemeral"}},
+        {"type": "thinking", "thinking": "one", "signature": ""},
+        {"type": "thinking", "thinking": "", "signature": "SIG-1"},
+        redacted,
+        {"type": "thinking", "thinking": "step two", "signature": ""},
+        {"type": "thinking", "thinking": "", "signature": "SIG-2"},
+    ]
+    chunks = [chunk({"thinking_blocks": [piece]}) for piece in pieces]
+    events = await _events([*chunks, chunk({"content": "Done."}), chunk({}, "stop")])
+    reasoning = [item for item in events[-1].response.output if item.type == "reasoning"]
+    # agents' converter replays the last reasoning item's blocks: it has every block of the answer.
+    blocks = reasoning[-1].provider_data["thinking_blocks"]
+    assert blocks == [
+        {
+            "type": "thinking",
+            "thinking": "step one",
+            "signature": "SIG-1",
+            "cache_control": {"type": "ephemeral"},
+        },
+        redacted,
+        {"type": "thinking", "thinking": "step two", "signature": "SIG-2"},
+    ]
+
+
+async def test_thinking_blocks_without_a_type_are_thinking_blocks() -> None:
+    blocks = [{"thinking": "one ", "signature": "sig-1"}, {"thinking": "two", "signature": "sig-2"}]
+    events = await _events(
+        [chunk({"reasoning_content": "one two", "thinking_blocks": blocks}), chunk({}, "stop")]
+    )
+    reasoning = [item for item in events[-1].response.output if item.type == "reasoning"]
+    assert reasoning  # nothing of the delta is lost
+    assert reasoning[-1].provider_data["thinking_blocks"] == [{"type": "thinking", **b} for b in blocks]
+
+
 # ------------------------------------------------------------------------- handle_stream's keywords
 
 

@@ -35,7 +35,6 @@ from openai.types.responses import Response, ResponseStreamEvent, ResponseUsage
 from . import _chunks as c
 from ._carriers import decode_carriers
 from ._completion import completion_to_chunk
-from ._history import _Reasoning, _reasoning_text, _thinking_blocks
 from ._translator import Event, StreamTranslator
 
 logger = logging.getLogger("chat_to_responses.agents")
@@ -85,6 +84,8 @@ class AgentsEndings:
         self._warned_choices = False
         self._provider_data: dict[str, Any] = {"model": model} if model else {}
         self._call_signatures: dict[str, str] = {}
+        self._blocks = _ThinkingBlocks()
+        self._all_blocks: list[dict[str, Any]] = []
         self._ignored: set[Any] = set()  # tool call indexes of custom tool calls: every fragment is ignored
 
     # ------------------------------------------------------------------ chunks
@@ -106,6 +107,8 @@ class AgentsEndings:
             if choice_fields.get("index", 0) != self._choice:
                 continue
             delta = c.fields_of(choice_fields.get("delta"))
+            if isinstance(delta.get("thinking_blocks"), list):
+                self._blocks.add(delta["thinking_blocks"])
             if delta.get("audio"):
                 raise AgentsException("Audio is not currently supported")
             if self._custom_calls(delta.get("tool_calls")):
@@ -159,6 +162,8 @@ class AgentsEndings:
     def events(self, events: list[Event]) -> list[Event]:
         for event in events:
             kind = event["type"]
+            if kind in _TERMINAL_TYPES:
+                self._leftover_blocks(event["response"])
             if kind in ("response.output_text.delta", "response.refusal.delta"):
                 self._visible = self._visible or bool(event.get("delta"))
             elif kind in ("response.output_item.added", "response.output_item.done"):
@@ -174,17 +179,28 @@ class AgentsEndings:
         data = dict(self._provider_data)
         kind = item.get("type")
         if kind == "reasoning" and item.get("encrypted_content"):
-            carriers = decode_carriers(item["encrypted_content"])
-            for carrier in carriers:
+            for carrier in decode_carriers(item["encrypted_content"]):
                 if carrier.get("kind") == "thought_signature" and carrier.get("call_id"):
                     self._call_signatures[carrier["call_id"]] = carrier["signature"]
-            blocks = _thinking_blocks([_Reasoning(_reasoning_text(item), carriers)])
-            if blocks:
-                data["thinking_blocks"] = blocks
+        if kind == "reasoning" and item.get("status") != "in_progress":
+            # A signed block ends its item (the next text opens another). agents' converter replays the
+            # blocks of the last reasoning item before the answer: each item has every block up to it.
+            self._all_blocks += self._blocks.take_closed()
+            if self._all_blocks:
+                data["thinking_blocks"] = list(self._all_blocks)
         elif kind == "function_call" and item.get("call_id") in self._call_signatures:
             data["thought_signature"] = self._call_signatures[item["call_id"]]
         if data:
             item["provider_data"] = data
+
+    def _leftover_blocks(self, response: dict[str, Any]) -> None:
+        """Blocks still held at the end (an unsigned last block) go with the last reasoning item."""
+        reasoning = [item for item in response.get("output") or [] if item.get("type") == "reasoning"]
+        blocks = self._blocks.take_closed(all_blocks=True)
+        if reasoning and blocks:
+            self._all_blocks += blocks
+            data = reasoning[-1].setdefault("provider_data", dict(self._provider_data))
+            data["thinking_blocks"] = list(self._all_blocks)
 
     def end(self) -> tuple[list[Any], BaseException | None]:
         """At the end of the chunks, before the core's ``finish()``: the chunks to feed first, and the error
@@ -231,6 +247,61 @@ class AgentsEndings:
             _attach_raw_usage_snapshot(response, self._usage)
         if response.usage is None and _mark_request_completed_without_usage is not None:
             _mark_request_completed_without_usage(response)
+
+
+class _ThinkingBlocks:
+    """Anthropic thinking blocks as agents' converter replays them (LiteLLM streams them): a block's text
+    comes in pieces and its signature ends it; a redacted block comes whole and is kept as it came."""
+
+    def __init__(self) -> None:
+        self.blocks: list[dict[str, Any]] = []
+        self._texts: list[list[str]] = []  # each block's text pieces, joined once by finished()
+
+    def add(self, deltas: list[Any]) -> None:
+        for raw in deltas:
+            delta = dict(c.fields_of(raw))
+            kind = delta.pop("type", "thinking")
+            if kind == "redacted_thinking":
+                self._open({"type": kind, **delta})
+            elif kind == "thinking":
+                self._fold(delta)
+
+    def _open(self, block: dict[str, Any]) -> dict[str, Any]:
+        self.blocks.append(block)
+        self._texts.append([])
+        return block
+
+    def _fold(self, delta: dict[str, Any]) -> None:
+        text, signature = delta.pop("thinking", None), delta.pop("signature", None)
+        text = text if isinstance(text, str) else ""
+        signature = signature if isinstance(signature, str) else ""
+        if not (text or signature or delta):
+            return
+        last = self.blocks[-1] if self.blocks else None
+        if last is None or last["type"] != "thinking" or "signature" in last:
+            last = self._open({"type": "thinking"})
+        last.update(delta)  # provider metadata (cache_control…) stays with its block
+        self._texts[-1].append(text)
+        if signature:  # a signature ends its block: later text starts the next one
+            last["signature"] = signature
+
+    def take_closed(self, *, all_blocks: bool = False) -> list[dict[str, Any]]:
+        """The blocks ended so far (signed, or redacted), or ``all_blocks``, each text joined once; they are
+        no longer held. An unsigned block still streaming stays for the next reasoning item."""
+        count = len(self.blocks)
+        if (
+            not all_blocks
+            and count
+            and self.blocks[-1]["type"] == "thinking"
+            and "signature" not in self.blocks[-1]
+        ):
+            count -= 1
+        taken = [
+            {**block, "thinking": "".join(texts)} if block["type"] == "thinking" else dict(block)
+            for block, texts in zip(self.blocks[:count], self._texts[:count], strict=True)
+        ]
+        del self.blocks[:count], self._texts[:count]
+        return taken
 
 
 def response_usage(chat_usage: Any) -> ResponseUsage | None:
