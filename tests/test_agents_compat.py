@@ -539,3 +539,17 @@ async def test_non_text_tool_output_is_described_with_a_warning_or_rejected_when
     }
     assert "'input_image' sent as '[image]'" in caplog.text
     assert len(transport.request_bodies) == 1  # the strict model sent nothing
+
+
+async def test_provider_passes_agents_options_to_its_models() -> None:
+    from chat_to_responses.agents import ChatCmplProvider
+
+    transport = ReplayTransport([])
+    async with replay_client(transport) as client:
+        provider = ChatCmplProvider(openai_client=client, strict_feature_validation=True)
+        model = provider.get_model("m")
+        with pytest.raises(UserError, match="Reusable prompts"):
+            await model.get_response(
+                None, "hi", ModelSettings(), [], None, [], ModelTracing.DISABLED, prompt={"id": "pmpt_1"}
+            )
+    assert transport.request_bodies == []
