@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -274,11 +275,17 @@ class Contestant:
     name: str
     port: int
     path: str  # the streaming endpoint
+    replicas: tuple[int, ...] = ()  # more ports of the same service: streams go round-robin (a balancer)
+    store: bool = False  # each response is stored (the scale rows: the store is what replicas share)
 
     def body(self, model: str) -> dict[str, Any]:
         if self.path.endswith("/chat/completions"):
             return {"model": model, "messages": [{"role": "user", "content": "Hi"}], "stream": True}
-        return {"model": model, "input": "Hi", "stream": True, "store": False}
+        return {"model": model, "input": "Hi", "stream": True, "store": self.store}
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, *self.replicas)
 
 
 def _ours_command(upstream: int, port: int, directory: Path) -> list[str]:
@@ -346,13 +353,15 @@ def _throughput(contestant: Contestant, concurrency: int, total: int) -> tuple[f
     async def run() -> tuple[float, int]:
         remaining = total
         failures = 0
+        ports = contestant.ports
 
         async def worker() -> None:
             nonlocal remaining, failures
             while remaining > 0:
                 remaining -= 1
+                port = ports[remaining % len(ports)]
                 try:
-                    s = await stream_once(contestant.port, contestant.path, contestant.body("burst"))
+                    s = await stream_once(port, contestant.path, contestant.body("burst"))
                     failures += s.status != 200 or not s.ended
                 except OSError:
                     failures += 1
@@ -401,6 +410,73 @@ def bridge_rows(
         _sequential(contestants, "burst", 3, stamps=False)
         _sequential(contestants, "paced", 1, stamps=True)
         return rows + _report(contestants, litellm_version, sequential, concurrency)
+
+
+def scale_rows(
+    *, concurrency: tuple[int, ...] = (50, 200), streams_per_client: int = 2, redis: bool = True
+) -> list[tuple[str, str]]:
+    """#16: streams per second of ``serve --workers 2`` against one worker (both on SQLite, every response
+    stored), and of two replicas on one Redis, the client spreading streams over them as a round-robin
+    balancer would, against one process on SQLite. On this 2-core machine the client and the fake upstream
+    run on the same cores as the workers: the second worker competes with them, so the gain is a floor,
+    not what a dedicated machine would show."""
+    redis_server = shutil.which("redis-server") if redis else None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        upstream = _free_port()
+        stack.enter_context(
+            _process([sys.executable, __file__, "upstream", "--port", str(upstream)], upstream)
+        )
+        contestants = []
+        for name, flags in (("1 worker", []), ("2 workers", ["--workers", "2"])):
+            port, directory = _free_port(), Path(tmp) / name.replace(" ", "-")
+            directory.mkdir()
+            stack.enter_context(_process([*_ours_command(upstream, port, directory), *flags], port))
+            contestants.append(Contestant(name, port, "/v1/responses", store=True))
+        if redis_server is not None:
+            contestants.append(_replicas_on_redis(stack, redis_server, upstream, Path(tmp)))
+        for c in contestants:  # warm up: imports, pools, every worker's first requests
+            _throughput(c, 4, 16)
+        rows = []
+        for n in concurrency:
+            total_streams = streams_per_client * n
+            rates = {}
+            for c in contestants:
+                rates[c.name], failed = _throughput(c, n, total_streams)
+                rates[c.name + " failed"] = failed
+                time.sleep(1)
+            figures = "; ".join(
+                f"{c.name} {rates[c.name]:.1f}/s" + (f" ({rates[c.name + ' failed']:.0f} failed)"
+                if rates[c.name + " failed"] else "")
+                for c in contestants
+            )  # fmt: skip
+            ratio = rates["2 workers"] / rates["1 worker"] if rates["1 worker"] else float("nan")
+            rows.append(
+                (
+                    f"bridge scale-out, streams per second at {n} concurrent ({total_streams} stored streams; "
+                    "client, upstream and bridge share the 2 cores)",
+                    f"{figures} → 2 workers {ratio:.2f}× one",
+                )
+            )
+        if redis_server is None:
+            rows.append(("bridge scale-out, 2 replicas on one Redis", "skipped: redis-server not installed"))
+        return rows
+
+
+def _replicas_on_redis(
+    stack: contextlib.ExitStack, redis_server: str, upstream: int, directory: Path
+) -> Contestant:
+    redis_port = _free_port()
+    command = [redis_server, "--bind", "127.0.0.1", "--port", str(redis_port), "--save", ""]
+    stack.enter_context(_process([*command, "--appendonly", "no"], redis_port))
+    ports = []
+    for n in range(2):
+        port = _free_port()
+        ours = _ours_command(upstream, port, directory)
+        ours[ours.index("--store-path") : ours.index("--store-path") + 2] = []
+        stack.enter_context(_process([*ours, "--store", f"redis://127.0.0.1:{redis_port}/0"], port))
+        ports.append(port)
+        del n
+    return Contestant("2 replicas on Redis", ports[0], "/v1/responses", replicas=tuple(ports[1:]), store=True)
 
 
 def _version_of(litellm: str) -> str:
@@ -498,9 +574,23 @@ def main() -> None:
     rows = sub.add_parser("rows", help="print the bridge rows")
     rows.add_argument("--litellm", help="path to the `litellm` command (its own virtualenv)")
     rows.add_argument("--sequential", type=int, default=30)
+    scale = sub.add_parser(
+        "scale", help="print the scale-out rows (--workers 2 against 1, replicas on Redis)"
+    )
+    scale.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    scale.add_argument("--streams-per-client", type=int, default=2)
+    scale.add_argument("--no-redis", action="store_true", help="skip the replicas on Redis")
     args = parser.parse_args()
     if args.command == "upstream":
         run_upstream(args.port)
+    elif args.command == "scale":
+        rows_out = scale_rows(
+            concurrency=tuple(args.concurrency),
+            streams_per_client=args.streams_per_client,
+            redis=not args.no_redis,
+        )
+        for name, value in rows_out:
+            print(f"{name}: {value}")
     else:
         for name, value in bridge_rows(litellm=args.litellm, sequential=args.sequential):
             print(f"{name}: {value}")
