@@ -452,8 +452,8 @@ def scale_rows(
             ratio = rates["2 workers"] / rates["1 worker"] if rates["1 worker"] else float("nan")
             rows.append(
                 (
-                    f"bridge scale-out, streams per second at {n} concurrent ({total_streams} stored streams; "
-                    "client, upstream and bridge share the 2 cores)",
+                    f"bridge scale-out, streams per second at {n} concurrent ({total_streams} stored "
+                    "streams; client, upstream and bridge share the 2 cores)",
                     f"{figures} → 2 workers {ratio:.2f}× one",
                 )
             )
@@ -469,13 +469,12 @@ def _replicas_on_redis(
     command = [redis_server, "--bind", "127.0.0.1", "--port", str(redis_port), "--save", ""]
     stack.enter_context(_process([*command, "--appendonly", "no"], redis_port))
     ports = []
-    for n in range(2):
+    for _ in range(2):
         port = _free_port()
         ours = _ours_command(upstream, port, directory)
         ours[ours.index("--store-path") : ours.index("--store-path") + 2] = []
         stack.enter_context(_process([*ours, "--store", f"redis://127.0.0.1:{redis_port}/0"], port))
         ports.append(port)
-        del n
     return Contestant("2 replicas on Redis", ports[0], "/v1/responses", replicas=tuple(ports[1:]), store=True)
 
 
