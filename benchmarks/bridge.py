@@ -458,7 +458,8 @@ def scale_rows(
                 )
             )
         if redis_server is None:
-            rows.append(("bridge scale-out, 2 replicas on one Redis", "skipped: redis-server not installed"))
+            why = "redis-server is not installed" if redis else "--no-redis"
+            rows.append(("bridge scale-out, 2 replicas on one Redis", f"skipped: {why}"))
         return rows
 
 

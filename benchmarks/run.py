@@ -520,7 +520,9 @@ def bridge(litellm: str | None, missing: str) -> list[tuple[str, str]]:
     rows = bridge_rows(litellm=litellm)
     if litellm is None:
         rows.append(("bridge, LiteLLM proxy", f"skipped: {missing}"))
-    return rows
+    from bridge import scale_rows  # serve --workers 2 against 1, replicas on one Redis (#16)
+
+    return rows + scale_rows()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,8 @@ that dies, or a connection that drops, leaves the store as before or as after. K
   entry whose key Redis expired); ``{p}bytes`` the bytes kept.
 
 Scripts touch keys they compute, which a single Redis (the usual deployment) allows; Redis Cluster does
-not. A Redis that cannot be reached raises :class:`StoreUnavailableError` (the server answers 503).
+not. Run Redis with ``maxmemory-policy noeviction`` (the bounds are kept here): an entry Redis evicts on
+its own makes the chains through it unreadable (not found), never wrong. A Redis that cannot be reached raises :class:`StoreUnavailableError` (the server answers 503).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ local out = {}
 local cur = id
 while cur and cur ~= '' do
   local row = redis.call('HMGET', p .. 'e:' .. cur, 'items', 'response', 'parent')
-  if not row[1] then return redis.error_reply('c2r: broken link in the stored chain of ' .. id) end
+  if not row[1] then return false end  -- a link Redis itself evicted (maxmemory): not whole, not found
   table.insert(out, 1, row[2])
   table.insert(out, 1, row[1])
   cur = row[3]
