@@ -22,6 +22,7 @@ from fake_upstream import FakeUpstream, RawTurn, StreamTurn, fixture, retext, ru
 pytestmark = pytest.mark.anyio
 
 TEXT = "openai/text_usage_service_tier_obfuscation"
+THINK = "groq/deepseek_r1_think_tags"
 ONE = "[upstreams.a]\nbase_url = 'http://h/v1'\nmodels = ['m']\n"
 
 
@@ -205,3 +206,18 @@ def test_config_and_upstream_are_exclusive(tmp_path: Path, capsys: pytest.Captur
     assert "either --upstream or --config" in capsys.readouterr().err
     assert main([]) == 2
     assert "--upstream URL, or --config FILE" in capsys.readouterr().err
+
+
+async def test_think_tags_follow_each_upstreams_option(
+    two: tuple[tuple[FakeUpstream, str], tuple[FakeUpstream, str]], bridge: str
+) -> None:
+    (a, _), (b, _) = two
+    a.reset(StreamTurn(fixture(THINK)))  # local: think_tags = false, the tags stay in the text
+    b.reset(StreamTurn(fixture(THINK)))  # hosted: the server's default, the tags become reasoning
+    async with openai.AsyncOpenAI(base_url=bridge, api_key="sk-client", max_retries=0) as client:
+        local = await client.responses.create(model="qwen-7b", input="hi")
+        hosted = await client.responses.create(model="gpt-x", input="hi")
+    assert [item.type for item in local.output] == ["message"]
+    assert "<think>" in local.output_text
+    assert [item.type for item in hosted.output] == ["reasoning", "message"]
+    assert "<think>" not in hosted.output_text
