@@ -131,3 +131,15 @@ def test_unknown_paths_share_one_label(upstream_server: tuple[FakeUpstream, str]
             httpx.get(f"{bridge}/nowhere/{n}")
         got = samples(scrape(bridge).text)
     assert value(got, "c2r_requests_total", route="other", status="404", upstream="none") == 3
+
+
+def test_model_labels_are_bounded() -> None:
+    from chat_to_responses._server_metrics import MAX_MODELS, PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    for n in range(MAX_MODELS + 5):
+        metrics.tokens(f"model-{n}", {"usage": {"input_tokens": 1, "output_tokens": 2}})
+    got = samples(metrics.render()[0].decode())
+    models = {dict(labels)["model"] for name, labels in got if name == "c2r_tokens_total"}
+    assert len(models) == MAX_MODELS + 1
+    assert value(got, "c2r_tokens_total", model="other", direction="in") == 5

@@ -7,7 +7,8 @@ time to first event). The rest are small hooks where the numbers are known: the 
 bytes (``first_chunk``), a terminal response's usage (``tokens``), a store lookup (``store_lookup``).
 
 Labels stay bounded: the route is the route's template (``/v1/responses/{id}``; an unknown path is
-``other``), the upstream is its configured name, and the model is the one requested.
+``other``), the upstream is its configured name, and the model is the one requested, for the first
+``MAX_MODELS`` names seen (a client chooses it: later names count as ``other``).
 
 Under ``serve --workers N`` every worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR``
 (set by ``serve`` before the workers start) and a scrape of any worker adds up all of them.
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 Json = dict[str, Any]
 
 _LABELS = "c2r.labels"  # the request's scope key for its RequestLabels
+MAX_MODELS = 100
 # Seconds: first events come within milliseconds from a replay and within minutes from a long prefill.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 _ROUTES = {
@@ -133,6 +135,7 @@ class PrometheusMetrics(Metrics):
             "c2r_tokens", "Tokens by model and direction (in, out)", ["model", "direction"], registry=reg
         )
         self.lookups = Counter("c2r_store_lookups", "Stored response lookups", ["result"], registry=reg)
+        self._models: set[str] = set()
 
     def first_chunk(
         self, upstream: str, pieces: AsyncIterator[bytes], started: float
@@ -146,6 +149,10 @@ class PrometheusMetrics(Metrics):
         usage = response.get("usage")
         if not isinstance(usage, dict):
             return
+        if model not in self._models:
+            if len(self._models) >= MAX_MODELS:
+                model = "other"
+            self._models.add(model)
         for direction, key in (("in", "input_tokens"), ("out", "output_tokens")):
             count = usage.get(key)
             if isinstance(count, int) and not isinstance(count, bool) and count > 0:

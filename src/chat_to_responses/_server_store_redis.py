@@ -19,7 +19,8 @@ that dies, or a connection that drops, leaves the store as before or as after. K
 
 Scripts touch keys they compute, which a single Redis (the usual deployment) allows; Redis Cluster does
 not. Run Redis with ``maxmemory-policy noeviction`` (the bounds are kept here): an entry Redis evicts on
-its own makes the chains through it unreadable (not found), never wrong. A Redis that cannot be reached raises :class:`StoreUnavailableError` (the server answers 503).
+its own makes the chains through it unreadable (not found), never wrong. A Redis that cannot be reached
+raises :class:`StoreUnavailableError` (the server answers 503).
 """
 
 from __future__ import annotations
