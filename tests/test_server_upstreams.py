@@ -52,6 +52,7 @@ models = ["gpt-x", "gpt-4*", "shared-exact"]
 api_key_env = "HOSTED_KEY_FOR_TEST"
 max_tokens_field = "max_completion_tokens"
 reasoning_effort = "drop"
+reasoning_history = "always"
 """
     )
     return path
@@ -184,6 +185,7 @@ def test_metrics_and_health_name_each_upstream(
          "api_key_env names C2R_UNSET_VAR, which is not set"),
         (ONE + "read_timeout = 0\n", "read_timeout must be"),
         (ONE + "think_tags = 'no'\n", "think_tags must be"),
+        (ONE + "reasoning_history = 'sometimes'\n", "reasoning_history must be one of tool_turns, always"),
         ("[upstreams.a\n", "is not valid TOML"),
         ("upstream = 'x'\n", "unknown top-level keys ['upstream']"),
         ("", "no upstreams"),
@@ -221,3 +223,17 @@ async def test_think_tags_follow_each_upstreams_option(
     assert "<think>" in local.output_text
     assert [item.type for item in hosted.output] == ["reasoning", "message"]
     assert "<think>" not in hosted.output_text
+
+
+async def test_reasoning_history_follows_each_upstreams_option(
+    two: tuple[tuple[FakeUpstream, str], tuple[FakeUpstream, str]], bridge: str
+) -> None:
+    """hosted: reasoning_history = "always", so even a text-only turn replays its reasoning_content."""
+    _, (b, _) = two
+    b.reset(StreamTurn(fixture(THINK)), StreamTurn(fixture(TEXT)))
+    async with openai.AsyncOpenAI(base_url=bridge, api_key="sk-client", max_retries=0) as client:
+        first = await client.responses.create(model="gpt-x", input="hi")
+        await client.responses.create(model="gpt-x", input="more", previous_response_id=first.id)
+    replayed = [m for m in b.served[1].body["messages"] if m["role"] == "assistant"]
+    assert len(replayed) == 1
+    assert replayed[0].get("reasoning_content")

@@ -76,6 +76,8 @@ class UpstreamSpec:
     api_key: str | None = field(default=None, repr=False)
     max_tokens_field: MaxTokensField | None = None
     reasoning_effort: EffortPolicy | None = None
+    reasoning_output: ReasoningMode | None = None
+    reasoning_history: ReasoningContentMode | None = None
     think_tags: bool | None = None
     require_finish_reason: bool | None = None
     connect_timeout: float | None = None
@@ -95,6 +97,8 @@ class UpstreamSpec:
 _OVERRIDES = (
     "max_tokens_field",
     "reasoning_effort",
+    "reasoning_output",
+    "reasoning_history",
     "think_tags",
     "require_finish_reason",
     "connect_timeout",

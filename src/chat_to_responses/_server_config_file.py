@@ -5,7 +5,8 @@
     [upstreams.vllm]                      # the name: in logs, metrics and /health?upstream=1
     base_url = "http://127.0.0.1:8000/v1"
     models = ["Qwen/*", "llama-3.1-8b"]   # exact names or globs; exact names win, then the first glob
-    read_timeout = 900                    # per upstream: max_tokens_field, reasoning_effort, think_tags,
+    read_timeout = 900                    # per upstream: max_tokens_field, reasoning_effort,
+                                          # reasoning_output, reasoning_history, think_tags,
                                           # require_finish_reason, connect_timeout, read_timeout
     [upstreams.openai]
     base_url = "https://api.openai.com/v1"
@@ -35,6 +36,8 @@ else:  # pragma: no cover - Python 3.10
 _CHOICES: dict[str, tuple[str, ...]] = {
     "max_tokens_field": ("max_tokens", "max_completion_tokens"),
     "reasoning_effort": ("pass", "drop"),
+    "reasoning_output": ("summary", "text"),
+    "reasoning_history": ("tool_turns", "always", "never"),
 }
 _FLAGS = ("think_tags", "require_finish_reason")
 _SECONDS = ("connect_timeout", "read_timeout")

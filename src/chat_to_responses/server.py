@@ -340,6 +340,11 @@ def _upstreams(args: argparse.Namespace) -> tuple[UpstreamSpec, ...]:
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The :class:`ServerConfig` for parsed ``serve`` arguments (keys read from the environment)."""
     upstreams = _upstreams(args)
+    if upstreams and _env_key(args.upstream_api_key_env):
+        logger.warning(
+            "%s is ignored with --config: each upstream's key comes from its api_key_env",
+            args.upstream_api_key_env,
+        )
     return ServerConfig(
         upstream=args.upstream or "",
         upstreams=upstreams,
