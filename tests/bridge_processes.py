@@ -69,13 +69,25 @@ def bridge_process(args: Sequence[str], log: Path, env: dict[str, str] | None = 
 
 
 @contextmanager
-def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``redis-server`` on 127.0.0.1 (a free port, nothing saved to disk): its URL and process."""
+def redis_server(*options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``redis-server`` on 127.0.0.1 (a free port, nothing saved to disk, more ``options``): its
+    URL and process."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (Debian: apt-get install redis-server; .ci/run does)")
     port = free_port()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    command = [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        *options,
+    ]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
         try:
             deadline = time.monotonic() + 10
@@ -83,7 +95,7 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                 try:
                     with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
                         conn.sendall(b"PING\r\n")
-                        if conn.recv(64).startswith(b"+PONG"):
+                        if conn.recv(64).startswith((b"+PONG", b"-NOAUTH")):
                             break
                 except OSError:
                     pass

@@ -238,3 +238,30 @@ def test_redis_down_is_a_503_for_the_store_and_nothing_else(
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=10)
+
+
+async def test_a_password_comes_from_the_environment_not_the_url(
+    upstream_server: tuple[FakeUpstream, str], tmp_path: Path
+) -> None:
+    upstream, url = upstream_server
+    upstream.reset(responder=echo_inputs)
+    with redis_server("--requirepass", "s3cret-pw") as (redis_url, _):
+        locked = RedisStore(redis_url, max_entries=10, ttl=60.0)
+        with pytest.raises(StoreUnavailableError):  # no password: refused, as unreachable
+            await locked.get("resp_1")
+        await locked.aclose()
+        args = ["--upstream", f"{url}/v1", "--store", redis_url]
+        env = {"CHAT_TO_RESPONSES_STORE_PASSWORD": "s3cret-pw"}
+        with (
+            bridge_process(args, tmp_path / "a.log", env) as a,
+            bridge_process(args, tmp_path / "b.log", env) as b,
+        ):
+            run_chain([a, b], "p", turns=2)
+
+
+def test_a_store_url_password_is_not_in_the_config_repr() -> None:
+    from chat_to_responses.server import ServerConfig
+
+    config = ServerConfig(upstream="http://127.0.0.1:1/v1", store="redis://:hunter2@10.0.0.1:6379/0")
+    assert "hunter2" not in repr(config)
+    assert "redis://***@10.0.0.1:6379/0" in repr(config)

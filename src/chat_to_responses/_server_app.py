@@ -209,6 +209,7 @@ class _Bridge:
                 max_entries=config.store_max_entries,
                 ttl=config.store_ttl,
                 max_bytes=config.store_max_bytes,
+                password=config.store_password,
             )
         unredact = redact_access_log()
         try:

@@ -7,13 +7,13 @@ are kept out of ``repr`` so a logged or printed config never shows them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from ._history import ReasoningContentMode
-from ._server_store import REDIS_SCHEMES
+from ._server_store import REDIS_SCHEMES, redact_url
 from ._translator import ReasoningMode
 
 StoreKind = Literal["sqlite", "memory", "none"]
@@ -155,6 +155,8 @@ class ServerConfig:
             an idle keep-alive connection is kept; max_header_bytes: the largest request head;
             max_inbound_connections: connections served at once (uvicorn answers 503 above it).
         metrics: serve ``GET /metrics`` (Prometheus text format; behind ``api_key`` when one is set).
+        store_password: the Redis store's password (``serve`` reads it from
+            ``CHAT_TO_RESPONSES_STORE_PASSWORD``, not the command line, which other users can read).
         upstreams: several upstreams chosen by model (``serve --config FILE``), instead of ``upstream`` and
             ``upstream_api_key``; the fields above are each one's defaults (see :class:`UpstreamSpec`).
     """
@@ -192,6 +194,7 @@ class ServerConfig:
     max_inbound_connections: int = 512
     metrics: bool = False
     upstreams: tuple[UpstreamSpec, ...] = ()
+    store_password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._check_upstreams()
@@ -215,6 +218,15 @@ class ServerConfig:
         for name in ("finish_grace", "stream_timeout", "header_timeout", "idle_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")
+
+    def __repr__(self) -> str:
+        # The generated repr, but a store URL's credentials are hidden like the keys.
+        shown = (
+            f"{f.name}={redact_url(self.store) if f.name == 'store' else getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.repr
+        )
+        return f"ServerConfig({', '.join(shown)})"
 
     def _check_upstreams(self) -> None:
         if not self.upstreams:

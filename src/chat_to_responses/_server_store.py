@@ -427,12 +427,23 @@ class SQLiteStore(ResponseStore):
             self._drop(oldest[0])
 
 
-def open_store(kind: str, path: Path, *, max_entries: int, ttl: float, max_bytes: int) -> ResponseStore:
-    """The store a server config names (``sqlite``, ``memory``, ``none`` or a ``redis://`` URL)."""
+def redact_url(url: str) -> str:
+    """The URL without its credentials (``redis://:secret@host`` → ``redis://***@host``)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
+
+
+def open_store(
+    kind: str, path: Path, *, max_entries: int, ttl: float, max_bytes: int, password: str | None = None
+) -> ResponseStore:
+    """The store a server config names (``sqlite``, ``memory``, ``none`` or a ``redis://`` URL, with
+    ``password`` for it)."""
     if kind.startswith(REDIS_SCHEMES):
         from ._server_store_redis import RedisStore
 
-        return RedisStore(kind, max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)
+        return RedisStore(kind, max_entries=max_entries, ttl=ttl, max_bytes=max_bytes, password=password)
     if kind == "memory":
         return MemoryStore(max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)
     if kind == "none":

@@ -38,6 +38,7 @@ from ._server_store import (
     StoreUnavailableError,
     _dumps,
     _own_items,
+    redact_url,
 )
 
 _DROP = """
@@ -191,11 +192,13 @@ class RedisStore(ResponseStore):
         clock: Clock = time.time,
         prefix: str = "c2r:",
         timeout: float = 5.0,
+        password: str | None = None,
     ) -> None:
         import redis.asyncio
 
+        secret: dict[str, Any] = {"password": password} if password else {}  # the URL's own wins
         self._redis = redis.asyncio.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True, **secret
         )
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         self._scripts = {
@@ -205,7 +208,7 @@ class RedisStore(ResponseStore):
         self._max_entries, self._max_bytes, self._ttl, self._clock = max_entries, max_bytes, ttl, clock
         self._ex = max(1, math.ceil(ttl))  # Redis expiry: whole seconds, never before the policy's
         self._prefix = prefix
-        self._where = _redacted(url)
+        self._where = redact_url(url)
 
     async def _run(self, name: str, *args: Any) -> Any:
         try:
@@ -257,11 +260,3 @@ class RedisStore(ResponseStore):
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-
-def _redacted(url: str) -> str:
-    """The URL without a password (``redis://:secret@host`` → ``redis://***@host``)."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"

@@ -71,6 +71,7 @@ __all__ = [
 
 UPSTREAM_KEY_ENV = "CHAT_TO_RESPONSES_UPSTREAM_API_KEY"
 API_KEY_ENV = "CHAT_TO_RESPONSES_API_KEY"
+STORE_PASSWORD_ENV = "CHAT_TO_RESPONSES_STORE_PASSWORD"
 
 logger = logging.getLogger("chat_to_responses.server")
 
@@ -230,7 +231,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default="sqlite",
         metavar="{sqlite,memory,none,redis://HOST:PORT/DB}",
         help="where responses are kept for previous_response_id; a Redis URL is shared by replicas "
-        "(password in the URL: redis://:PASSWORD@HOST:PORT/DB)",
+        f"(its password from ${STORE_PASSWORD_ENV})",
     )
     add("--store-path", type=Path, metavar="PATH", help=f"SQLite file (default {default_store_path()})")
     add(
@@ -379,6 +380,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_header_bytes=args.max_header_bytes,
         max_inbound_connections=args.max_inbound_connections,
         metrics=args.metrics,
+        store_password=_env_key(STORE_PASSWORD_ENV),
     )
 
 
