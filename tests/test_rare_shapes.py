@@ -584,8 +584,10 @@ def test_bridge_streams_the_shape_to_the_openai_client(
 
     with running_upstream() as (upstream, upstream_url), running_bridge(upstream_url, **options) as url:
         upstream.reset(StreamTurn(fixture(name)))
-        client = openai.OpenAI(base_url=url, api_key="test", max_retries=0)
-        with client.responses.create(model="m", input="hi", stream=True) as stream:
+        with (
+            openai.OpenAI(base_url=url, api_key="test", max_retries=0) as client,  # closed: no socket left
+            client.responses.create(model="m", input="hi", stream=True) as stream,
+        ):
             events = [event.model_dump(mode="json") for event in stream]
     assert check_stream(events) == []
     assert events[-1]["type"] == expected
@@ -600,11 +602,11 @@ def test_bridge_streams_custom_and_legacy_calls_to_the_openai_client() -> None:
     turns = [StreamTurn(fixture(CUSTOM)), StreamTurn(fixture("openai/legacy_function_call_SELF_AUTHORED"))]
     with running_upstream() as (upstream, upstream_url), running_bridge(upstream_url) as url:
         upstream.reset(*turns)
-        client = openai.OpenAI(base_url=url, api_key="test", max_retries=0)
         finals = []
-        for question in ("fix it", "weather?"):
-            with client.responses.stream(model="m", input=question) as stream:
-                finals.append(stream.get_final_response())
+        with openai.OpenAI(base_url=url, api_key="test", max_retries=0) as client:  # closed: no socket left
+            for question in ("fix it", "weather?"):
+                with client.responses.stream(model="m", input=question) as stream:
+                    finals.append(stream.get_final_response())
     custom, legacy = finals
     assert [(i.type, getattr(i, "input", None)) for i in custom.output] == [("custom_tool_call", PATCH)]
     assert [(i.type, getattr(i, "name", None)) for i in legacy.output] == [

@@ -297,12 +297,13 @@ def test_a_custom_call_streams_as_custom_tool_call_events(stream: bool) -> None:
     )
     with running_upstream() as (upstream, url), running_bridge(url) as bridge:
         upstream.reset(StreamTurn(call))
-        client = openai.OpenAI(base_url=bridge, api_key="sk-test")
-        if stream:
-            events = list(client.responses.create(model="m", input="patch", tools=[APPLY_PATCH], stream=True))
-            response = events[-1].response
-        else:
-            events, response = [], client.responses.create(model="m", input="patch", tools=[APPLY_PATCH])
+        with openai.OpenAI(base_url=bridge, api_key="sk-test") as client:  # closed: no socket left behind
+            if stream:
+                created = client.responses.create(model="m", input="patch", tools=[APPLY_PATCH], stream=True)
+                events = list(created)
+                response = events[-1].response
+            else:
+                events, response = [], client.responses.create(model="m", input="patch", tools=[APPLY_PATCH])
     (item,) = response.output
     assert (item.type, item.name, item.call_id, item.input) == (
         "custom_tool_call",
