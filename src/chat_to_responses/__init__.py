@@ -9,6 +9,10 @@ Completions streams. Test helpers (stream validator, snapshots, record/replay) a
 ``chat_to_responses.testing``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ._carriers import decode_carriers
 from ._handler import ChatCmplStreamHandler, atranslate, to_event_model, translate
 from ._history import items_to_messages, messages_to_items, output_items_to_message
@@ -56,6 +60,9 @@ from ._sse import (
 )
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
 from ._wire import atranslate_sse, translate_sse
+
+if TYPE_CHECKING:
+    import openai
 
 ToolInvokerFn = ToolInvoker  # the seed's name
 
@@ -119,12 +126,45 @@ __all__ = [
     "random_id",
     "read_chunk_body",
     "read_chunk_file",
+    "responses_client",
+    "responses_client_sync",
     "stream_until_user_input",
     "stream_until_user_input_events",
     "to_event_model",
     "translate",
     "translate_sse",
 ]
+
+
+def responses_client(
+    upstream: str | openai.AsyncOpenAI | openai.OpenAI, *, api_key: str | None = None, **options: Any
+) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` whose ``responses.*`` run in-process over a Chat Completions upstream.
+
+    The same code as ``chat-to-responses serve``, with no server; see :mod:`chat_to_responses._inprocess`.
+    Needs the ``server`` extra.
+    """
+    return _inprocess_module().responses_client(upstream, api_key=api_key, **options)
+
+
+def responses_client_sync(
+    upstream: str | openai.AsyncOpenAI | openai.OpenAI, *, api_key: str | None = None, **options: Any
+) -> openai.OpenAI:
+    """The sync ``openai.OpenAI`` counterpart of :func:`responses_client`."""
+    return _inprocess_module().responses_client_sync(upstream, api_key=api_key, **options)
+
+
+def _inprocess_module() -> Any:
+    try:
+        from . import _inprocess as module
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        raise ModuleNotFoundError(
+            "the in-process Responses client needs the server extra: "
+            f"pip install 'chat-to-responses[server]' "
+            f"({exc})"
+        ) from exc
+    return module
+
 
 # MCP tools need the optional `mcp` package (the [mcp] extra): imported on first use.
 _MCP_NAMES = frozenset(

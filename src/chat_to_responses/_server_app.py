@@ -33,6 +33,7 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -123,8 +124,14 @@ def _dropped_header(notes: list[str]) -> dict[str, str]:
 class _Bridge:
     """The endpoints, and what they share: config, upstream client, store."""
 
-    def __init__(self, config: ServerConfig, store: ResponseStore | None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: ResponseStore | None,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config
+        self._upstream_transport = upstream_transport
         self._given_store = store
         self._store: ResponseStore | None = store
         self._upstream: Upstream | None = None
@@ -146,7 +153,7 @@ class _Bridge:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         config = self.config
-        self._upstream = Upstream(config)
+        self._upstream = Upstream(config, transport=self._upstream_transport)
         if self._given_store is None:
             path = config.store_path or default_store_path()
             self._store = open_store(
@@ -382,9 +389,18 @@ def _routes(bridge: _Bridge) -> list[Route]:
     return routes
 
 
-def create_app(config: ServerConfig, *, store: ResponseStore | None = None) -> Starlette:
-    """The ASGI app for ``config``; ``store`` replaces the configured one (the caller then closes it)."""
-    bridge = _Bridge(config, store)
+def create_app(
+    config: ServerConfig,
+    *,
+    store: ResponseStore | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The ASGI app for ``config``; ``store`` replaces the configured one (the caller then closes it).
+
+    ``upstream_transport`` replaces the network pool towards the upstream (the in-process client passes
+    the transport of an existing openai client); it stays the caller's to close.
+    """
+    bridge = _Bridge(config, store, upstream_transport)
     return Starlette(
         routes=_routes(bridge),
         lifespan=bridge.lifespan,
