@@ -135,7 +135,11 @@ class _Exchange:
             await self._queue.put(_END)
 
     async def start(self) -> httpx.Response:
-        message = await self._queue.get()
+        try:
+            message = await self._queue.get()
+        except BaseException:  # the caller gave up before the headers: the app must stop too
+            await self.aclose()
+            raise
         if isinstance(message, dict) and message.get("type") == "http.response.start":
             headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             return httpx.Response(message["status"], headers=headers, stream=_AsyncBody(self))
