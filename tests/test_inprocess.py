@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -305,8 +306,9 @@ def test_sync_client(upstream: FakeUpstream, url: str, streamed: bool) -> None:
     assert second.output_text == ANSWER
     assert_tool_turn_upstream(upstream, streamed)
     assert threading.active_count() == threads  # close() stopped the client's event loop thread
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises((RuntimeError, openai.OpenAIError)) as info:  # openai 2 wraps httpx's error
         client.responses.create(model="m", input="hi")
+    assert "closed" in f"{info.value} {info.value.__cause__}"
 
 
 def test_sync_early_close_cancels_the_upstream(upstream: FakeUpstream, url: str) -> None:
@@ -328,3 +330,11 @@ def test_logs_nothing_at_warning_for_a_normal_exchange(
     with responses_client_sync(url) as client:
         client.responses.create(model="m", input="hi", tools=TOOLS)
     assert caplog.records == []
+
+
+async def test_a_store_that_cannot_open_is_a_clear_error(url: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "a-file" / "responses.sqlite3"
+    async with responses_client(url, store="sqlite", store_path=path) as client:
+        with pytest.raises(openai.OpenAIError, match="startup failed"):
+            await client.responses.create(model="m", input="hi")

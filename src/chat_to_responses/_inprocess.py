@@ -57,6 +57,14 @@ _NOT_OPTIONS = frozenset({"upstream", "upstream_api_key", "api_key"})
 _END = object()
 
 
+class InProcessClientError(openai.OpenAIError, RuntimeError):
+    """A misuse of the in-process client (closed, another event loop, not asyncio).
+
+    An ``OpenAIError``, so that both openai lines raise it as is from a request (openai 2 would otherwise
+    wrap an error from the transport into ``APIConnectionError``).
+    """
+
+
 class _AppFailed:
     def __init__(self, error: Exception) -> None:
         self.error = error
@@ -78,7 +86,7 @@ def _require_asyncio() -> asyncio.AbstractEventLoop:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        raise RuntimeError(
+        raise InProcessClientError(
             "the in-process Responses client needs asyncio (it runs the bridge app as asyncio tasks); "
             "under trio, run `chat-to-responses serve` and point a plain client at it"
         ) from None
@@ -203,12 +211,16 @@ class _Lifespan:
         await asyncio.wait([answer, self._task], return_when=asyncio.FIRST_COMPLETED)
         if not answer.done():
             answer.cancel()
-            raise RuntimeError(f"the bridge app's lifespan ended before {name}") from self._task.exception()
+            raise InProcessClientError(
+                f"the bridge app's lifespan ended before {name}"
+            ) from self._task.exception()
         message = answer.result()
         if message["type"] != f"lifespan.{name}.complete":
             await asyncio.wait([self._task])
             cause = None if self._task.cancelled() else self._task.exception()
-            raise RuntimeError(f"the bridge app's {name} failed: {message.get('message', '')}") from cause
+            raise InProcessClientError(
+                f"the bridge app's {name} failed: {message.get('message', '')}"
+            ) from cause
         if name == "shutdown":
             await asyncio.wait([self._task])
 
@@ -252,9 +264,9 @@ class InProcessTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         loop = _require_asyncio()
         if self._closed:
-            raise RuntimeError("this in-process Responses client is closed")
+            raise InProcessClientError("this in-process Responses client is closed")
         if self._loop is not None and self._loop is not loop:
-            raise RuntimeError(
+            raise InProcessClientError(
                 "the in-process Responses client is bound to the event loop it was first used on; "
                 "create one client per event loop"
             )
@@ -359,7 +371,7 @@ class SyncInProcessTransport(httpx.BaseTransport):
     def _running_portal(self) -> BlockingPortal:
         with self._lock:
             if self._closed:
-                raise RuntimeError("this in-process Responses client is closed")
+                raise InProcessClientError("this in-process Responses client is closed")
             if self._portal is None:
                 self._portal_cm = start_blocking_portal("asyncio")
                 self._portal = self._portal_cm.__enter__()
