@@ -11,6 +11,7 @@ Completions streams. Test helpers (stream validator, snapshots, record/replay) a
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._carriers import decode_carriers
@@ -144,26 +145,29 @@ def responses_client(
     The same code as ``chat-to-responses serve``, with no server; see :mod:`chat_to_responses._inprocess`.
     Needs the ``server`` extra.
     """
-    return _inprocess_module().responses_client(upstream, api_key=api_key, **options)
+    _require_server_extra()
+    from ._inprocess import responses_client as make
+
+    return make(upstream, api_key=api_key, **options)
 
 
 def responses_client_sync(
     upstream: str | openai.AsyncOpenAI | openai.OpenAI, *, api_key: str | None = None, **options: Any
 ) -> openai.OpenAI:
     """The sync ``openai.OpenAI`` counterpart of :func:`responses_client`."""
-    return _inprocess_module().responses_client_sync(upstream, api_key=api_key, **options)
+    _require_server_extra()
+    from ._inprocess import responses_client_sync as make
+
+    return make(upstream, api_key=api_key, **options)
 
 
-def _inprocess_module() -> Any:
-    try:
-        from . import _inprocess as module
-    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+def _require_server_extra() -> None:
+    missing = [name for name in ("starlette", "httpx") if importlib.util.find_spec(name) is None]
+    if missing:
         raise ModuleNotFoundError(
-            "the in-process Responses client needs the server extra: "
-            f"pip install 'chat-to-responses[server]' "
-            f"({exc})"
-        ) from exc
-    return module
+            f"the in-process Responses client needs {' and '.join(missing)}: "
+            "pip install 'chat-to-responses[server]'"
+        )
 
 
 # MCP tools need the optional `mcp` package (the [mcp] extra): imported on first use.
