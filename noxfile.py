@@ -27,8 +27,8 @@ def tests(session: nox.Session, openai: str) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session
@@ -44,11 +44,14 @@ LITELLM = (
 
 @nox.session
 def benchmarks(session: nox.Session) -> None:
-    """``benchmarks/run.py``; with no arguments it rewrites ``benchmarks/RESULTS.md``."""
+    """``benchmarks/run.py`` (about 5 minutes): prints the table; ``-- --write`` also rewrites RESULTS.md."""
     # The peers: openai-agents' stream handler, and the seed library for the tool-loop row.
-    session.install("-e", ".[testing,server]", "openai-agents>=0.24")
+    session.install("-e", ".[test,server]", "openai-agents>=0.24")
     session.install("--no-deps", "chat-cmpl-stream-handler==0.5.0")
-    session.run("python", "benchmarks/run.py", *_litellm(session), *(session.posargs or ["--write"]))
+    session.log(f"installing {LITELLM} in a virtualenv of its own (the bridge row's peer)")
+    litellm = _litellm(session)
+    session.log("running benchmarks/run.py: six benchmarks, about 5 minutes")
+    session.run("python", "benchmarks/run.py", *litellm, *session.posargs)
 
 
 def _litellm(session: nox.Session) -> list[str]:

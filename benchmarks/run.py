@@ -1,6 +1,9 @@
 """Benchmarks: every figure is a ratio measured in this one run, contestants alternating.
 
-    nox -s benchmarks                  # or: python benchmarks/run.py [--rounds N] [--write]
+    nox -s benchmarks                  # prints the table; or: python benchmarks/run.py [--rounds N]
+    nox -s benchmarks -- --write       # also rewrites benchmarks/RESULTS.md (tracked: only when asked)
+
+It takes about 5 minutes; a line on stderr says which benchmark runs and how long each took.
 
 1. Typed path: ``ChatCompletionChunk`` objects (built as the openai SDK builds streamed chunks, without
    validation) → typed Responses events; ours vs openai-agents' ``ChatCmplStreamHandler``, both through
@@ -34,6 +37,7 @@ import logging
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -524,14 +528,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     streams = _corpus()
-    rows = (
-        typed_path(streams, args.rounds)
-        + wire_path(streams, args.rounds)
-        + scaling(args.rounds)
-        + memory()
-        + tool_loop(args.rounds)
-        + ([] if args.no_bridge else bridge(args.litellm, args.litellm_missing) + inprocess())
-    )
+    stages: list[tuple[str, Callable[[], list[tuple[str, str]]]]] = [
+        ("typed path", lambda: typed_path(streams, args.rounds)),
+        ("wire path", lambda: wire_path(streams, args.rounds)),
+        ("scaling", lambda: scaling(args.rounds)),
+        ("memory", memory),
+        ("tool loop", lambda: tool_loop(args.rounds)),
+    ]
+    if not args.no_bridge:
+        stages.append(("bridge", lambda: bridge(args.litellm, args.litellm_missing)))
+        stages.append(("in-process client", inprocess))
+    rows = [row for number, stage in enumerate(stages, start=1) for row in _run_stage(number, stages, stage)]
     width = max(len(name) for name, _ in rows)
     table = "\n".join(f"| {name:<{width}} | {value} |" for name, value in rows)
     title = f"result (median of {args.rounds} alternating rounds)"
@@ -539,7 +546,25 @@ def main(argv: list[str] | None = None) -> int:
     print(header + "\n" + table)
     if args.write:
         _write_results(header + "\n" + table, args.rounds, args.note)
+        print("benchmarks: wrote benchmarks/RESULTS.md", file=sys.stderr)
+    else:
+        print("benchmarks: RESULTS.md left as it is (--write rewrites it)", file=sys.stderr)
     return 0
+
+
+def _run_stage(
+    number: int,
+    stages: list[tuple[str, Callable[[], list[tuple[str, str]]]]],
+    stage: tuple[str, Callable[[], list[tuple[str, str]]]],
+) -> list[tuple[str, str]]:
+    """Run one benchmark, saying so on stderr (a silent 5 minutes looks like a hang)."""
+    name, run = stage
+    print(f"benchmarks: [{number}/{len(stages)}] {name}…", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    rows = run()
+    took = time.perf_counter() - started
+    print(f"benchmarks: [{number}/{len(stages)}] {name}: {took:.0f} s", file=sys.stderr, flush=True)
+    return rows
 
 
 def _cpu() -> str:
@@ -591,7 +616,8 @@ def _write_results(table: str, rounds: int, notes: list[str]) -> None:
         "# Benchmark results\n\n"
         f"- date: {datetime.date.today().isoformat()}\n"
         f"- machine: {machine}\n"
-        f"- command: `nox -s benchmarks` (`python benchmarks/run.py --rounds {rounds} --write`)\n\n"
+        f"- command: `nox -s benchmarks -- --write`"
+        f" (`python benchmarks/run.py --rounds {rounds} --write`)\n\n"
         f"{table}\n"
     )
     text += "\nNotes:\n\n" + "".join(f"- {note}\n" for note in [*STANDING_NOTES, *notes])

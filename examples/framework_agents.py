@@ -1,35 +1,38 @@
-"""The OpenAI Agents SDK's own ``OpenAIResponsesModel`` over a Chat Completions server, in-process.
+"""The OpenAI Agents SDK's own ``OpenAIResponsesModel`` over a Chat Completions backend, in-process.
 
-pip install 'chat-to-responses[server,agents]'
-UPSTREAM_URL=http://127.0.0.1:8000/v1 MODEL=qwen3 python examples/framework_agents.py
+    python examples/framework_agents.py                             # bundled recordings, no server
+    CHAT_BASE_URL=http://127.0.0.1:8000/v1 CHAT_MODEL=qwen3 python examples/framework_agents.py
+
+Needs the ``agents`` extra. Tracing is turned off: no trace leaves this machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 
-from agents import Agent, OpenAIResponsesModel, RunConfig, Runner, function_tool
+from _upstream import MODEL, chat_client
+from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 
 from chat_to_responses import responses_client
 
-UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8000/v1")
-MODEL = os.environ.get("MODEL", "qwen3")
+set_tracing_disabled(True)
 
 
 @function_tool
 def weather(location: str) -> str:
-    """The weather at a place."""
-    return f"sunny in {location}"
+    """Current weather for a place."""
+    return f"18 °C and sunny in {location}"
 
 
 async def main() -> None:
-    async with responses_client(UPSTREAM_URL, api_key=os.environ.get("UPSTREAM_API_KEY")) as client:
+    upstream = chat_client("deepseek/reasoner_tool_call", "deepseek/reasoner_reasoning_content")
+    async with responses_client(upstream) as client:
         model = OpenAIResponsesModel(model=MODEL, openai_client=client)
-        agent = Agent(name="forecaster", instructions="Use the weather tool.", tools=[weather], model=model)
-        result = await Runner.run(agent, "Weather in Florence?", run_config=RunConfig(tracing_disabled=True))
+        agent = Agent(name="assistant", model=model, tools=[weather])
+        result = Runner.run_streamed(agent, "Weather in San Francisco?")  # or: await Runner.run(…)
+        async for _ in result.stream_events():
+            pass
         print(result.final_output)
 
 
-if __name__ == "__main__":
-    asyncio.run(main())
+asyncio.run(main())

@@ -1,38 +1,37 @@
-"""pydantic-ai's ``OpenAIResponsesModel`` over a Chat Completions server, in-process.
+"""pydantic-ai's ``OpenAIResponsesModel`` over a Chat Completions backend, in-process.
 
-pip install 'chat-to-responses[server]' 'pydantic-ai-slim[openai]'
-UPSTREAM_URL=http://127.0.0.1:8000/v1 MODEL=qwen3 python examples/framework_pydantic_ai.py
+    python examples/framework_pydantic_ai.py                        # bundled recordings, no server
+    CHAT_BASE_URL=http://127.0.0.1:8000/v1 CHAT_MODEL=qwen3 python examples/framework_pydantic_ai.py
+
+Needs ``pip install 'pydantic-ai-slim[openai]'``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 
+from _upstream import MODEL, chat_client
 from pydantic_ai import Agent
 from pydantic_ai.models.openai import OpenAIResponsesModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from chat_to_responses import responses_client
 
-UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8000/v1")
-MODEL = os.environ.get("MODEL", "qwen3")
-
 
 def weather(location: str) -> str:
-    """The weather at a place."""
-    return f"sunny in {location}"
+    """Current weather for a place."""
+    return f"18 °C and sunny in {location}"
 
 
 async def main() -> None:
-    async with responses_client(UPSTREAM_URL, api_key=os.environ.get("UPSTREAM_API_KEY")) as client:
+    upstream = chat_client("deepseek/reasoner_tool_call", "deepseek/reasoner_reasoning_content")
+    async with responses_client(upstream) as client:
         model = OpenAIResponsesModel(MODEL, provider=OpenAIProvider(openai_client=client))
-        agent = Agent(model, instructions="Use the weather tool.", tools=[weather])
-        async with agent.run_stream("Weather in Florence?") as result:
+        agent = Agent(model, tools=[weather])
+        async with agent.run_stream("Weather in San Francisco?") as result:  # or: await agent.run(…)
             async for delta in result.stream_text(delta=True):
                 print(delta, end="", flush=True)
         print()
 
 
-if __name__ == "__main__":
-    asyncio.run(main())
+asyncio.run(main())

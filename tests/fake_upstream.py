@@ -16,6 +16,7 @@ so a test can choose the words or the tool call while keeping the provider's rea
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 import time
@@ -62,6 +63,7 @@ class Served:
     body: Json
     chunks_sent: int = 0
     finished: bool = False
+    turn: Turn | None = None  # what it was answered with
     closed_early: threading.Event = field(default_factory=threading.Event)
 
 
@@ -119,6 +121,7 @@ class FakeUpstream:
             await _send_json(send, 404, {"error": {"message": f"no route {scope['path']}", "type": "fake"}})
             return
         turn = self._next_turn(served.body)
+        served.turn = turn
         if isinstance(turn, StreamTurn) and served.body.get("stream") is not True:
             turn = CompletionTurn(
                 completion_from_chunks(turn.chunks)
@@ -286,17 +289,31 @@ def retarget_tool_call(
     chunks: Sequence[Json], name: str, arguments: str, call_id: str = "call_fake_1"
 ) -> list[Json]:
     """A recorded one-call stream calling ``name(arguments)`` instead (same envelope, reasoning and usage)."""
-    calls = [i for i, c in enumerate(chunks) if _delta(c).get("tool_calls")]
-    first, last = calls[0], calls[-1]
-    opening = copy.deepcopy(chunks[first])
-    opening_call = _delta(opening)["tool_calls"][0]
-    opening_call.update(id=call_id, function={"name": name, "arguments": ""})
-    fragments = []
-    for piece in _split(arguments, 3):
-        chunk = copy.deepcopy(chunks[first + 1])
-        _delta(chunk)["tool_calls"] = [{"index": 0, "function": {"arguments": piece}}]
-        fragments.append(chunk)
-    return [*chunks[:first], opening, *fragments, *chunks[last + 1 :]]
+    return retarget_tool_calls(chunks, [(call_id, name, arguments)])
+
+
+def retarget_tool_calls(chunks: Sequence[Json], calls: Sequence[tuple[str, str, str]]) -> list[Json]:
+    """A recorded stream of N calls (by ``index``) making ``calls`` instead: (call id, name, arguments)."""
+    positions: dict[int, list[int]] = {}
+    for i, chunk in enumerate(chunks):
+        for fragment in _delta(chunk).get("tool_calls") or []:
+            positions.setdefault(fragment.get("index", 0), []).append(i)
+    if len(positions) != len(calls):
+        raise ValueError(f"the recording makes {len(positions)} calls, not {len(calls)}")
+    replaced: dict[int, list[Json]] = {}
+    for (index, at), (call_id, name, arguments) in zip(sorted(positions.items()), calls, strict=True):
+        opening = copy.deepcopy(chunks[at[0]])
+        _delta(opening)["tool_calls"] = [
+            {**_delta(opening)["tool_calls"][0], "id": call_id, "function": {"name": name, "arguments": ""}}
+        ]
+        pieces = []
+        for piece in _split(arguments, 3):
+            chunk = copy.deepcopy(chunks[at[-1]])
+            _delta(chunk)["tool_calls"] = [{"index": index, "function": {"arguments": piece}}]
+            pieces.append(chunk)
+        replaced[at[0]] = [opening, *pieces]
+        replaced.update((i, []) for i in at[1:])
+    return [c for i, chunk in enumerate(chunks) for c in replaced.get(i, [chunk])]
 
 
 def completion_from_chunks(chunks: Sequence[Json]) -> Json:
@@ -337,3 +354,94 @@ def completion_from_chunks(chunks: Sequence[Json]) -> Json:
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
+
+
+# ---------------------------------------------------------------------------------------------- history
+
+
+def _failed(served: Served) -> bool:
+    """Whether the upstream's answer to ``served`` was a failure: cut, error object, or not a stream."""
+    turn = served.turn
+    if not isinstance(turn, StreamTurn):
+        return True
+    return turn.cut_after is not None or any("error" in chunk for chunk in turn.chunks)
+
+
+def produced_message(turn: StreamTurn) -> Json:
+    """The one assistant message a chat upstream expects back for a turn it streamed (as the bridge replays
+    it by default: reasoning only on a tool-call turn)."""
+    message = completion_from_chunks(turn.chunks)["choices"][0]["message"]
+    produced: Json = {"role": "assistant", "content": message["content"]}
+    if message.get("tool_calls"):
+        produced["tool_calls"] = [
+            {"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+            for c in message["tool_calls"]
+        ]
+        if message.get("reasoning_content"):
+            produced["reasoning_content"] = message["reasoning_content"]
+    return produced
+
+
+def _replayed(message: Json) -> Json:
+    """An upstream request's assistant message in the form of `produced_message` (unknown keys kept)."""
+    replayed = dict(message)
+    if "tool_calls" in replayed:
+        replayed["tool_calls"] = [
+            {"id": c.get("id"), **{k: c.get("function", {}).get(k) for k in ("name", "arguments")}}
+            for c in replayed["tool_calls"]
+        ]
+    return replayed
+
+
+def _diff(before: list[Json], after: list[Json]) -> str:
+    """Where two message lists part, briefly (for a failure message)."""
+    at = next(
+        (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
+        min(len(before), len(after)),
+    )
+    return f"from message {at}, {_brief(before[at:])} became {_brief(after[at:])}"
+
+
+def _brief(messages: list[Json]) -> str:
+    parts = []
+    for m in messages:
+        calls = [c.get("id") for c in m.get("tool_calls") or []]
+        text = str(m.get("content"))[:40]
+        parts.append(f"{m.get('role')}({text!r}{f', calls={calls}' if calls else ''})")
+    return "[" + ", ".join(parts) + "]"
+
+
+def append_only_violations(served: Sequence[Served]) -> list[str]:
+    """How the upstream requests break append-only history (none: an empty list).
+
+    Each request's ``messages`` must be the previous request's, plus the ONE assistant message the
+    upstream produced for it (same text, reasoning and tool calls), plus at least one new tool result or
+    user message. After a failed answer (cut, error object, HTTP error) the retry must be the previous
+    request's messages exactly: nothing of the failed attempt comes back.
+    """
+    requests = [s for s in served if s.path.endswith("/chat/completions")]
+    problems: list[str] = []
+    for number, (previous, current) in enumerate(itertools.pairwise(requests), start=2):
+        before, after = previous.body["messages"], current.body["messages"]
+        if _failed(previous):
+            if after != before:
+                changed = _diff(before, after)
+                problems.append(
+                    f"request {number} is a retry after a failure but its messages changed: {changed}"
+                )
+            continue
+        assert isinstance(previous.turn, StreamTurn)
+        if after[: len(before)] != before:
+            problems.append(
+                f"request {number} rewrites the messages of request {number - 1}: {_diff(before, after)}"
+            )
+            continue
+        added = after[len(before) :]
+        expected = produced_message(previous.turn)
+        if not added or _replayed(added[0]) != expected:
+            got = _replayed(added[0]) if added else None
+            problems.append(f"request {number}: assistant message {got!r}, expected {expected!r}")
+        if len(added) < 2 or any(m.get("role") not in ("tool", "user") for m in added[1:]):
+            roles = [m.get("role") for m in added]
+            problems.append(f"request {number} adds {roles} after request {number - 1}")
+    return problems

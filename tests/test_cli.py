@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
+from importlib.metadata import distribution, version
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from chat_to_responses.testing import check_stream
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "chat-streams"
 TOOLS = CORPUS / "openai" / "parallel_tool_calls_two.jsonl"
+TEXT = CORPUS / "openai" / "text_usage_service_tier_obfuscation.jsonl"
 
 
 def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -101,3 +105,155 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
         proc.stdout.close()  # `| head -c 100`
         assert proc.wait(timeout=60) == 141
         assert proc.stderr.read() == b""  # no traceback
+
+
+def test_version_is_the_package_metadata() -> None:
+    import chat_to_responses
+
+    done = _cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.decode().split() == ["chat-to-responses", chat_to_responses.__version__]
+    assert chat_to_responses.__version__ == version("chat-to-responses")
+
+
+def test_text_format_is_the_snapshot_form_with_deltas_joined() -> None:
+    done = _cli("translate", str(TEXT), "--format", "text", "--deterministic-ids")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    deltas = [line for line in lines if "output_text.delta" in line]
+    assert len(deltas) == 1  # 300 deltas in the recording, one line here
+    answer = lines[-3].split("'", 1)[1]  # content_part.done carries the whole text
+    assert deltas[0].startswith("4-")
+    assert deltas[0].endswith(f"'{answer}")
+    assert lines[0] == "0 response.created resp_1 in_progress"
+    assert lines[-1].startswith(f"{len(lines) - 1 + 299} response.completed resp_1 completed")
+
+
+def test_text_is_the_default_on_a_terminal_and_sse_otherwise() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "chat_to_responses._cli", "translate", str(TOOLS)], stdout=follower
+    ) as proc:
+        os.close(follower)
+        out = _read_all(leader)
+        assert proc.wait(timeout=60) == 0
+    assert out.startswith(b"0 response.created resp_")
+    assert _cli("translate", str(TOOLS)).stdout.startswith(b"event: response.created\n")
+
+
+def _read_all(fd: int) -> bytes:
+    parts = []
+    while True:
+        try:
+            part = os.read(fd, 65536)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not part:
+            break
+        parts.append(part)
+    os.close(fd)
+    return b"".join(parts)
+
+
+PRETTY_CHUNK = json.dumps(json.loads(TOOLS.read_text().splitlines()[0]), indent=2).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(b"", "the input is empty", id="empty"),
+        pytest.param(b"\n  \n", "the input is empty", id="blank"),
+        pytest.param(b"data: [DONE]\n\n", "no chunk in the input", id="only-done"),
+        pytest.param(b'{"foo": 1}\n', "not a chunk (keys: foo", id="other-json"),
+        pytest.param(b"hello world\n", "line 1: invalid JSON", id="plain-text"),
+        pytest.param(
+            b'{"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true}\n',
+            "a Chat Completions request body",
+            id="request-body",
+        ),
+        pytest.param(
+            b'{"object": "chat.completion", "choices": [{"index": 0, "message": {}}]}\n',
+            "a whole (non-streamed) chat completion",
+            id="whole-completion",
+        ),
+        pytest.param(
+            b'{"type": "response.created", "sequence_number": 0}\n',
+            "already a Responses event stream",
+            id="responses-events",
+        ),
+        pytest.param(PRETTY_CHUNK, "one chunk per line (JSONL): compact it first", id="pretty-chunk"),
+        pytest.param(
+            b"[\n" + PRETTY_CHUNK + b"\n]\n", "convert it with `jq -c '.[]' {path}`", id="pretty-array"
+        ),
+        pytest.param(
+            PRETTY_CHUNK + b"\n" + PRETTY_CHUNK, "looks like pretty-printed JSON", id="pretty-concatenated"
+        ),
+    ],
+)
+def test_input_that_is_not_a_chunk_stream_is_refused(tmp_path: Path, body: bytes, expected: str) -> None:
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(body)
+    expected = expected.replace("{path}", str(path))  # a hint names the file: `jq -c . input.jsonl`
+    done = _cli("translate", str(path))
+    assert done.returncode == 2
+    assert done.stdout == b""  # nothing translated: no empty response.completed
+    stderr = done.stderr.decode()
+    assert expected in stderr
+    assert "upstream" not in stderr
+    assert stderr.count("\n") == 1  # one line, no traceback
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"\x1b]0;pwned\x07\x00\x01binary", id="nul"),
+        pytest.param(b"\x1b[31m\xff\xfe red \xc3", id="not-utf8"),
+    ],
+)
+def test_binary_input_is_refused_and_never_echoed(body: bytes) -> None:
+    done = _cli("translate", "-", stdin=body)
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert b"not text" in done.stderr or b"not UTF-8 text" in done.stderr
+    assert b"\x1b" not in done.stderr
+    assert b"binary" not in done.stderr or b"NUL byte" in done.stderr
+
+
+def test_a_bad_line_later_is_blamed_on_the_input_not_the_upstream(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text(TOOLS.read_text().splitlines()[0] + '\n{"id": \n')
+    done = _cli("translate", str(path), "--format", "jsonl")
+    assert done.returncode == 1
+    failed = json.loads(done.stdout.splitlines()[-1])
+    message = failed["response"]["error"]["message"]
+    assert message.startswith("invalid input, line 2: invalid JSON")
+    assert b"upstream" not in done.stderr
+    assert b"invalid input, line 2" in done.stderr
+
+
+def test_serve_without_the_extra_prints_an_install_command_that_works() -> None:
+    """The package is not on the index: the command names the checkout it was installed from."""
+    script = (
+        "import sys; sys.modules['starlette'] = None\n"  # as if the server extra were not installed
+        "from chat_to_responses._cli import main\n"
+        "raise SystemExit(main(['serve', '--upstream', 'http://127.0.0.1:9/v1']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "starlette is missing; install the server extra: " in done.stderr
+    command = shlex.split(done.stderr.rsplit(": ", 1)[1])
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    target = command[-1]
+    assert target.endswith("[server]")
+    source = json.loads(distribution("chat-to-responses").read_text("direct_url.json") or "null")
+    if source is None:  # installed from an index: the published name
+        assert target == "chat-to-responses[server]"
+        return
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    checkout = Path(target.removesuffix("[server]"))
+    pyproject = tomllib.loads((checkout / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "chat-to-responses"
+    assert "server" in pyproject["project"]["optional-dependencies"]
+    assert ("-e" in command) == source.get("dir_info", {}).get("editable", False)

@@ -1,6 +1,8 @@
 """Properties that must hold for every input, not just the recorded corpus.
 
-1. Re-chunking invariance: the same content split into different deltas gives the same final output.
+1. Re-chunking invariance: the same content split into different deltas gives the same final output —
+   with every shape of issue #14 among the segments (legacy ``function_call``, a tool streamed with
+   ``arguments: ""``, custom tool calls, signed thinking blocks, a thought signature on the text).
 2. Arbitrary chunk sequences — malformed ones included — never raise out of ``feed``/``finish`` and always
    produce a stream that keeps every rule (``check_stream`` finds nothing).
 """
@@ -14,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chat_to_responses import ChatCmplStreamHandler, SequentialIds
+from chat_to_responses import ChatCmplStreamHandler, SequentialIds, decode_carriers
 from chat_to_responses.testing import check_stream
 
 # Text without "<" so no accidental think tag; think tags get their own property below.
@@ -27,7 +29,12 @@ _segment = st.one_of(
     st.tuples(st.just("text"), _text),
     st.tuples(st.just("refusal"), _text),
     st.tuples(st.just("tool"), st.sampled_from(["get_weather", "add", "search"]), _args),
+    st.tuples(st.just("tool_no_args"), st.sampled_from(["now", "ping"])),
+    st.tuples(st.just("custom"), st.sampled_from(["apply_patch", "shell"]), _text),
+    st.tuples(st.just("signed_block"), _text, st.sampled_from(["S1", "S2"])),
+    st.tuples(st.just("signed_text"), _text, st.sampled_from(["G1", "G2"])),
 )
+_legacy_call = st.tuples(st.sampled_from(["get_weather", "lookup"]), _args)
 
 
 def _split(text: str, cuts: list[int]) -> list[str]:
@@ -44,37 +51,62 @@ def _chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def _render(segments: list[tuple[Any, ...]], cuts: list[int]) -> list[dict[str, Any]]:
-    """One logical answer as chunks, every string split at ``cuts`` (tool calls after any text)."""
+def _tool_chunks(segment: tuple[Any, ...], index: int, cuts: list[int]) -> list[dict[str, Any]]:
+    """A function call (arguments split at ``cuts``; none at all for ``tool_no_args``) or a custom call."""
+    kind, name = segment[0], segment[1]
+    opening: dict[str, Any] = {"index": index, "id": f"call_{index}", "type": "function"}
+    if kind == "custom":
+        opening.update(type="custom", custom={"name": name, "input": ""})
+        pieces = [{"custom": {"input": piece}} for piece in _split(segment[2], cuts)]
+    else:
+        opening["function"] = {"name": name, "arguments": ""}
+        arguments = json.dumps(segment[2]) if kind == "tool" else ""
+        pieces = [{"function": {"arguments": piece}} for piece in _split(arguments, cuts)]
+    fragments = [opening] + [{"index": index, **piece} for piece in pieces]
+    return [_chunk({"tool_calls": [fragment]}) for fragment in fragments]
+
+
+def _signed_chunks(segment: tuple[Any, ...], cuts: list[int]) -> list[dict[str, Any]]:
+    """A LiteLLM thinking block ended by its signature, or Gemini text signed on its last delta."""
+    kind, text, signature = segment
+    pieces = _split(text, cuts)
+    if kind == "signed_text":
+        last = {"content": pieces[-1], "extra_content": {"google": {"thought_signature": signature}}}
+        return [_chunk({"content": piece}) for piece in pieces[:-1]] + [_chunk(last)]
+    blocks = [
+        _chunk({"reasoning_content": piece, "thinking_blocks": [{"type": "thinking", "thinking": piece}]})
+        for piece in pieces
+    ]
+    return [
+        *blocks,
+        _chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": signature}]}),
+    ]
+
+
+def _render(
+    segments: list[tuple[Any, ...]], cuts: list[int], legacy: tuple[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One logical answer as chunks, every string split at ``cuts``; ``legacy`` ends it with a call of
+    the legacy functions API (the only call such a response can make)."""
     chunks = [_chunk({"role": "assistant", "content": ""})]
     tool_index = 0
     for segment in segments:
         kind = segment[0]
-        if kind == "tool":
-            _, name, args = segment
-            chunks.append(
-                _chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": tool_index,
-                                "id": f"call_{tool_index}",
-                                "type": "function",
-                                "function": {"name": name, "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-            )
-            for piece in _split(json.dumps(args), cuts):
-                chunks.append(
-                    _chunk({"tool_calls": [{"index": tool_index, "function": {"arguments": piece}}]})
-                )
+        if kind in ("tool", "tool_no_args", "custom"):
+            chunks.extend(_tool_chunks(segment, tool_index, cuts))
             tool_index += 1
+        elif kind in ("signed_block", "signed_text"):
+            chunks.extend(_signed_chunks(segment, cuts))
         else:
             field = {"reasoning": "reasoning_content", "text": "content", "refusal": "refusal"}[kind]
             chunks.extend(_chunk({field: piece}) for piece in _split(segment[1], cuts))
-    chunks.append(_chunk({}, finish_reason="tool_calls" if tool_index else "stop"))
+    finish = "tool_calls" if tool_index else "stop"
+    if legacy is not None and not tool_index:
+        name, args = legacy
+        chunks.append(_chunk({"function_call": {"name": name, "arguments": ""}}))
+        chunks.extend(_chunk({"function_call": {"arguments": p}}) for p in _split(json.dumps(args), cuts))
+        finish = "function_call"
+    chunks.append(_chunk({}, finish_reason=finish))
     chunks.append(
         {
             "id": "c",
@@ -105,21 +137,39 @@ def _final(events: list[dict[str, Any]]) -> dict[str, Any]:
     segments=st.lists(_segment, min_size=1, max_size=6),
     cuts_a=st.lists(st.integers(0, 60), max_size=8),
     cuts_b=st.lists(st.integers(0, 60), max_size=8),
+    legacy=st.none() | _legacy_call,
 )
 def test_rechunking_gives_the_same_output(
-    segments: list[tuple[Any, ...]], cuts_a: list[int], cuts_b: list[int]
+    segments: list[tuple[Any, ...]], cuts_a: list[int], cuts_b: list[int], legacy: tuple[str, Any] | None
 ) -> None:
-    events_a = _run(_render(segments, cuts_a))
-    events_b = _run(_render(segments, cuts_b))
+    events_a = _run(_render(segments, cuts_a, legacy))
+    events_b = _run(_render(segments, cuts_b, legacy))
     assert check_stream(events_a) == []
     assert check_stream(events_b) == []
     final_a, final_b = _final(events_a), _final(events_b)
     assert final_a["status"] == final_b["status"] == "completed"
     assert final_a["output"] == final_b["output"]
-    # Nothing lost: every tool call's arguments arrive whole and parse back to what was sent.
-    sent = [json.dumps(s[2]) for s in segments if s[0] == "tool"]
-    got = [item["arguments"] for item in final_a["output"] if item["type"] == "function_call"]
+    # Nothing lost: every call's arguments (input) arrive whole; a call without them gets "{}".
+    sent = [_sent_call(s) for s in segments if s[0] in ("tool", "tool_no_args", "custom")]
+    if legacy is not None and not sent:
+        sent = [json.dumps(legacy[1])]
+    got = [item.get("arguments", item.get("input")) for item in final_a["output"] if "call_id" in item]
     assert got == sent
+    # Each signed block keeps its own signature, in order (a block's text may merge with reasoning
+    # streamed right before it: nothing separates the two in the stream).
+    signed = [s[2] for s in segments if s[0] in ("signed_block", "signed_text")]
+    carried = [
+        c.get("signature")
+        for item in final_a["output"]
+        if item["type"] == "reasoning"
+        for c in decode_carriers(item.get("encrypted_content"))
+    ]
+    assert carried == signed
+
+
+def _sent_call(segment: tuple[Any, ...]) -> str:
+    kind = segment[0]
+    return json.dumps(segment[2]) if kind == "tool" else "{}" if kind == "tool_no_args" else segment[2]
 
 
 @settings(max_examples=150)
@@ -158,7 +208,11 @@ _tool_call = st.fixed_dictionaries(
     optional={
         "index": st.one_of(st.integers(0, 2), _junk),
         "id": st.one_of(st.sampled_from(["", "a", "b", "c"]), _junk),
-        "type": st.just("function"),
+        "type": st.sampled_from(["function", "custom"]),
+        "custom": st.one_of(
+            st.fixed_dictionaries({}, optional={"name": st.sampled_from(["p", ""]), "input": _maybe_text}),
+            _junk,
+        ),
         "function": st.one_of(
             st.fixed_dictionaries(
                 {},
@@ -187,6 +241,21 @@ _delta = st.fixed_dictionaries(
         ),
         "reasoning_content": _maybe_text,
         "reasoning": _maybe_text,
+        "function_call": st.one_of(
+            st.fixed_dictionaries(
+                {}, optional={"name": st.sampled_from(["f", "g", ""]), "arguments": _maybe_text}
+            ),
+            _junk,
+        ),
+        "audio": st.one_of(st.just({"id": "a", "transcript": "hi"}), st.just({"data": "AAAA"}), _junk),
+        "extra_content": st.one_of(st.just({"google": {"thought_signature": "g"}}), _junk),
+        "thinking_blocks": st.lists(
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["thinking", "redacted_thinking", "?"])},
+                optional={"thinking": _maybe_text, "signature": _maybe_text, "data": _maybe_text},
+            ),
+            max_size=3,
+        ),
         "refusal": _maybe_text,
         "reasoning_details": st.lists(
             st.fixed_dictionaries(
@@ -220,7 +289,9 @@ _choice = st.fixed_dictionaries(
         "delta": st.one_of(_delta, _junk),
         "finish_reason": st.one_of(
             st.none(),
-            st.sampled_from(["stop", "length", "tool_calls", "content_filter", "eos", "abort", ""]),
+            st.sampled_from(
+                ["stop", "length", "tool_calls", "function_call", "content_filter", "eos", "abort", ""]
+            ),
             _junk,
         ),
         "logprobs": st.one_of(
@@ -256,11 +327,16 @@ _chunk_strategy = st.one_of(
     chunks=st.lists(_chunk_strategy, max_size=12),
     error=st.one_of(st.none(), st.just(ConnectionError("reset"))),
     reasoning=st.sampled_from(["summary", "text"]),
+    require_finish_reason=st.booleans(),
 )
 def test_arbitrary_chunks_never_raise_and_keep_the_rules(
-    chunks: list[Any], error: Exception | None, reasoning: str
+    chunks: list[Any], error: Exception | None, reasoning: str, require_finish_reason: bool
 ) -> None:
-    handler = ChatCmplStreamHandler(ids=SequentialIds(), reasoning=reasoning)  # type: ignore[arg-type]
+    handler = ChatCmplStreamHandler(
+        ids=SequentialIds(),
+        reasoning=reasoning,  # type: ignore[arg-type]
+        require_finish_reason=require_finish_reason,
+    )
     events = []
     for chunk in chunks:
         events.extend(handler.feed(chunk))

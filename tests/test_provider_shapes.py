@@ -1,9 +1,9 @@
 """One small hand-written chunk list per provider shape, fed straight into the core.
 
 Each test drives ``ChatCmplStreamHandler.feed_dicts`` with the shape a provider really sends (see
-``/work/shared/docs/provider-quirks.md`` and ``fixtures/chat-streams/MANIFEST.md``) and asserts on the
+``docs/provider-quirks.md`` and ``fixtures/chat-streams/MANIFEST.md``) and asserts on the
 emitted events and on the terminal response. :func:`run` also checks, for every stream, the envelope rules
-of ``responses-stream-rules.md`` that need no knowledge of the input (sequence numbers, lifecycle, one
+of ``docs/responses-stream-rules.md`` that need no knowledge of the input (sequence numbers, lifecycle, one
 terminal, items that pair up and never overlap, terminal output == done items).
 """
 

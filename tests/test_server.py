@@ -285,7 +285,8 @@ async def test_request_conversion(upstream: FakeUpstream, http: httpx.AsyncClien
     ]
     assert assistant["reasoning_content"] == "thinking"
     assert messages[4] == {"role": "tool", "tool_call_id": "c2", "content": "spawned"}
-    assert [t["function"]["name"] for t in sent["tools"]] == ["exec_command", "multi_agent_v1__spawn_agent"]
+    names = [t["function"]["name"] for t in sent["tools"]]
+    assert names == ["exec_command", "multi_agent_v1__spawn_agent", "apply_patch"]
     assert "strict" not in sent["tools"][0]["function"]
     assert sent["tool_choice"] == "auto"
     assert sent["parallel_tool_calls"] is True
@@ -298,7 +299,7 @@ async def test_request_conversion(upstream: FakeUpstream, http: httpx.AsyncClien
         assert private not in sent
     dropped = response.headers[DROPPED_HEADER]
     assert "web_search" in dropped
-    assert "custom apply_patch" in dropped
+    assert "apply_patch" not in dropped  # a custom tool is run by the client: kept, as a function
     created = events[0]["response"]
     assert created["metadata"] == {"k": "v"}
     assert created["store"] is False

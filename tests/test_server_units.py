@@ -75,21 +75,19 @@ def test_restore_event_rewrites_every_event_that_names_a_call() -> None:
     assert plain.restore_event(added) is added
 
 
-def test_hosted_and_custom_tools_are_dropped_and_reported() -> None:
+def test_hosted_tools_are_dropped_and_reported() -> None:
     tools = convert_tools(
         [
             {"type": "web_search"},
             {"type": "mcp", "server_label": "docs"},
-            {"type": "custom", "name": "apply_patch"},
-            {"type": "namespace", "name": "ns", "tools": [{"type": "custom", "name": "raw"}]},
+            {"type": "namespace", "name": "ns", "tools": [{"type": "file_search"}]},
         ]
     )
     assert tools.tools == []
     assert [d.split(" (")[0] for d in tools.dropped] == [
         "tool web_search",
         "tool mcp docs",
-        "tool custom apply_patch",
-        "tool ns.custom raw",
+        "tool ns.file_search",
     ]
 
 

@@ -15,6 +15,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._carriers import decode_carriers
+from ._dist import __version__ as __version__
 from ._handler import ChatCmplStreamHandler, atranslate, to_event_model, translate
 from ._history import items_to_messages, messages_to_items, output_items_to_message
 from ._ids import IdFactory, SequentialIds, random_id
@@ -192,7 +193,7 @@ def __getattr__(name: str) -> object:
     try:
         from . import _mcp_tools
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-        raise ModuleNotFoundError(
-            f"{name} needs the mcp package: pip install 'chat-to-responses[mcp]'"
-        ) from exc
+        from ._dist import install_command
+
+        raise ModuleNotFoundError(f"{name} needs the mcp package: {install_command('mcp')}") from exc
     return getattr(_mcp_tools, name)

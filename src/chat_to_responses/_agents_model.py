@@ -71,7 +71,9 @@ except ImportError:  # pragma: no cover
     _mark_without_usage = None
 
 _TERMINAL: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
-_OPTIONS: Final = frozenset({"ids", "reasoning", "think_tags", "reasoning_content", "include_usage"})
+_OPTIONS: Final = frozenset(
+    {"ids", "reasoning", "think_tags", "reasoning_content", "include_usage", "require_finish_reason"}
+)
 
 
 class ChatCmplResponseError(ModelBehaviorError):
@@ -115,6 +117,15 @@ def _sanitized_url(url: object) -> str:
     except ValueError:
         return ""
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+def _is_official_openai(client: AsyncOpenAI) -> bool:
+    """The endpoint openai-agents turns ``require_finish_reason`` on for: OpenAI always sends one."""
+    try:
+        host = urlsplit(str(client.base_url)).hostname
+    except ValueError:
+        return False
+    return host == "api.openai.com"
 
 
 def _responses_tool_choice(tool_choice: Any) -> Any:
@@ -162,6 +173,9 @@ class ChatCmplModel(Model):
       what DeepSeek requires), ``"always"`` or ``"never"``.
     - ``include_usage``: ``stream_options.include_usage`` sent on streamed requests (default ``True``;
       ``None`` sends no ``stream_options``); ``ModelSettings.include_usage`` wins when set.
+    - ``require_finish_reason``: a stream that ends without a ``finish_reason`` fails (it was cut) instead of
+      completing. ``None`` (default) decides as openai-agents does: on for the official OpenAI endpoint,
+      off elsewhere (vLLM-hosted models and some gateways end cleanly without one).
     """
 
     def __init__(
@@ -174,6 +188,7 @@ class ChatCmplModel(Model):
         think_tags: bool = True,
         reasoning_content: ReasoningContentMode = "tool_turns",
         include_usage: bool | None = True,
+        require_finish_reason: bool | None = None,
     ) -> None:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
@@ -186,6 +201,9 @@ class ChatCmplModel(Model):
         self._handler_options: dict[str, Any] = {"ids": ids, "reasoning": reasoning, "think_tags": think_tags}
         self._reasoning_content: ReasoningContentMode = reasoning_content
         self._include_usage = include_usage
+        if require_finish_reason is None:
+            require_finish_reason = _is_official_openai(openai_client)
+        self._stream_options = {**self._handler_options, "require_finish_reason": require_finish_reason}
         self._warned: set[str] = set()
 
     def __repr__(self) -> str:
@@ -261,7 +279,7 @@ class ChatCmplModel(Model):
                 request_id = headers.get("x-request-id") if headers is not None else None
                 try:
                     async for event in ChatCmplStreamHandler.handle_stream(
-                        template, stream, **self._handler_options
+                        template, stream, **self._stream_options
                     ):
                         if event.type in _TERMINAL:
                             terminal = cast(Response, cast(Any, event).response)

@@ -17,6 +17,9 @@ A carrier is a small dict, one of:
   signature whose ``id`` is the tool call id) or the signature of a ``reasoning.text`` block (Anthropic).
 - ``{"kind": "thinking_signature", "signature": str}`` — LiteLLM ``thinking_blocks`` signature (Anthropic).
 - ``{"kind": "redacted_thinking", "data": str}`` — LiteLLM redacted thinking block (Anthropic).
+- ``{"kind": "reasoning_text", "text": str}`` — the item's own reasoning text, added by the server when a
+  client asks for ``include: ["reasoning.encrypted_content"]``; replayed in place of the summary.
+- ``{"kind": "compaction_summary", "summary": str}`` — in a ``compaction`` item (``/v1/responses/compact``).
 
 The history conversion reads them back with :func:`decode_carriers` and puts each where its provider wants
 it (``extra_content`` on the tool call, ``reasoning_details`` or ``thinking_blocks`` on the assistant
@@ -30,6 +33,7 @@ import json
 from typing import Any, Final
 
 PREFIX: Final = "c2r1."
+REASONING_TEXT: Final = "reasoning_text"
 
 
 def encode_carriers(carriers: list[dict[str, Any]]) -> str:

@@ -71,7 +71,14 @@ _LIFECYCLE_STATUS: Final = {
 _OPENING_TYPES: Final = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL_TYPES: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _CUTTING_TYPES: Final = frozenset({"response.incomplete", "response.failed"})
-_ID_PREFIX: Final = {"message": "msg_", "function_call": "fc_", "reasoning": "rs_"}
+_ID_PREFIX: Final = {
+    "message": "msg_",
+    "function_call": "fc_",
+    "custom_tool_call": "ctc_",
+    "reasoning": "rs_",
+}
+# Call items and the field their deltas build (rule 13 holds for both).
+_CALL_FIELD: Final = {"function_call": "arguments", "custom_tool_call": "input"}
 _INCOMPLETE_REASONS: Final = frozenset({"max_output_tokens", "content_filter"})
 _DONE_STATUSES: Final = frozenset({"completed", "incomplete"})
 _TEXT_FIELD: Final = {
@@ -346,6 +353,8 @@ class _StreamChecker:
             "response.output_text.annotation.added": self._on_annotation,
             "response.function_call_arguments.delta": self._on_arguments_delta,
             "response.function_call_arguments.done": self._on_arguments_done,
+            "response.custom_tool_call_input.delta": self._on_arguments_delta,
+            "response.custom_tool_call_input.done": self._on_arguments_done,
             "error": self._on_error,
         }
 
@@ -556,9 +565,9 @@ class _StreamChecker:
             shown = show(reason if details is not None else response.get("incomplete_details"))
             self.report(18, f"incomplete_details.reason is {shown}, not max_output_tokens/content_filter")
         for item in self.open_items.values():
-            if item.type != "function_call":
+            if item.type not in _CALL_FIELD:  # a cut call (function or custom) stays unannounced
                 self.report(18, f"{item.label} is still open at response.incomplete; close it 'incomplete'")
-            elif _is_json(item.built_arguments()):
+            elif item.type == "function_call" and _is_json(item.built_arguments()):
                 self.report(18, f"{item.label} has complete JSON arguments but is never announced done")
         for item in self._done_items():
             arguments = _str(item.done_item, "arguments") if item.done_item is not None else None
@@ -626,7 +635,7 @@ class _StreamChecker:
         elif record.id in self.item_ids:
             self.report(7, f"item id {record.id!r} is used twice")
         self.item_ids.add(record.id or "")
-        if record.type != "function_call":
+        if record.type not in _CALL_FIELD:
             return
         # openai-agents matches tool outputs to calls by call_id: empty or repeated ids lose results.
         if not record.call_id:
@@ -642,10 +651,11 @@ class _StreamChecker:
             self.report(8, f"added {record.label} has status {show(item.get('status'))}, not 'in_progress'")
         if record.type == "message" and not _is_empty_list(item.get("content")):
             self.report(8, f"added {record.label} has content {show(item.get('content'))}, expected []")
-        if record.type == "function_call":
-            if item.get("arguments") != "":
+        if record.type in _CALL_FIELD:
+            field_name = _CALL_FIELD[record.type]
+            if item.get(field_name) != "":
                 self.report(
-                    8, f"added {record.label} has arguments {show(item.get('arguments'))}, expected ''"
+                    8, f"added {record.label} has {field_name} {show(item.get(field_name))}, expected ''"
                 )
             if not record.name:
                 self.report(8, f"added {record.label} has no name")
@@ -675,7 +685,7 @@ class _StreamChecker:
 
     def _check_done_identity(self, record: _Item, item: JSONObject) -> None:
         # The openai SDK and Codex match added to done by type + id (+ call_id for calls).
-        keys = ("type", "id", "call_id", "name") if record.type == "function_call" else ("type", "id")
+        keys = ("type", "id", "call_id", "name") if record.type in _CALL_FIELD else ("type", "id")
         added = {"type": record.type, "id": record.id, "call_id": record.call_id, "name": record.name}
         for key in keys:
             # A name missing at added is rule 8's; don't report it again as a change.
@@ -694,19 +704,20 @@ class _StreamChecker:
     def _check_built_item(self, record: _Item, item: JSONObject) -> None:
         if record.type == "message":
             self._check_built_parts(record, _MESSAGE_CONTENT, item.get("content"))
-        elif record.type == "function_call":
+        elif record.type in _CALL_FIELD:
             self._check_built_arguments(record, item)
         elif record.type == "reasoning":
             self._check_built_reasoning(record, item)
 
     def _check_built_arguments(self, record: _Item, item: JSONObject) -> None:
+        field_name = _CALL_FIELD[record.type]
         if record.arguments_done is None:
-            self.report(13, f"output_item.done for {record.label} before function_call_arguments.done")
-        arguments = _str(item, "arguments")
+            self.report(13, f"output_item.done for {record.label} before its {field_name} .done event")
+        arguments = _str(item, field_name)
         if arguments is None:
-            self.report(13, f"done {record.label} has no string arguments")
+            self.report(13, f"done {record.label} has no string {field_name}")
         elif difference := text_difference(record.built_arguments(), arguments):
-            self.report(13, f"done {record.label} arguments differ from the deltas: {difference}")
+            self.report(13, f"done {record.label} {field_name} differ from the deltas: {difference}")
 
     def _check_built_reasoning(self, record: _Item, item: JSONObject) -> None:
         self._check_built_parts(record, _REASONING_SUMMARY, item.get("summary"))
@@ -946,27 +957,28 @@ class _StreamChecker:
     # --- function calls (rule 13) ---
 
     def _on_arguments_delta(self, event_type: str, event: JSONObject) -> None:
-        record = self._target_item(event_type, event, ("function_call",), 13)
+        record = self._target_item(event_type, event, (_call_type(event_type),), 13)
         if record is None:
             return
         delta = _str(event, "delta")
         if record.arguments_done is not None:
-            self.report(13, f"{event_type} for {record.label} after function_call_arguments.done")
+            self.report(13, f"{event_type} for {record.label} after its .done event")
         elif delta is None:
             self.report(13, f"{event_type} has no string delta")
         else:
             record.arguments.append(delta)
 
     def _on_arguments_done(self, event_type: str, event: JSONObject) -> None:
-        record = self._target_item(event_type, event, ("function_call",), 13)
+        record = self._target_item(event_type, event, (_call_type(event_type),), 13)
         if record is None:
             return
         if record.arguments_done is not None:
             self.report(13, f"second {event_type} for {record.label}")
             return
-        arguments = _str(event, "arguments")
+        field_name = _CALL_FIELD[record.type]
+        arguments = _str(event, field_name)
         if arguments is None:
-            self.report(13, f"{event_type} has no string arguments")
+            self.report(13, f"{event_type} has no string {field_name}")
         elif difference := text_difference(record.built_arguments(), arguments):
             self.report(13, f"{event_type} for {record.label} differs from the deltas: {difference}")
         record.arguments_done = record.built_arguments() if arguments is None else arguments
@@ -975,6 +987,11 @@ class _StreamChecker:
             self.report(
                 13, f"{event_type} names function {show(name)}, {record.label} is {show(record.name)}"
             )
+
+
+def _call_type(event_type: str) -> str:
+    custom = event_type.startswith("response.custom_tool_call_input.")
+    return "custom_tool_call" if custom else "function_call"
 
 
 def _is_json(text: str) -> bool:

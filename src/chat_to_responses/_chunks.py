@@ -1,6 +1,6 @@
 """The edge: one provider chunk in, one small vendor-neutral :class:`ChunkView` out.
 
-Every provider quirk from ``provider-quirks.md`` is mapped here, so the state machine in
+Every provider quirk in ``docs/provider-quirks.md`` is mapped here, so the state machine in
 ``_translator.py`` never asks "is this Gemini?". A chunk may be a raw ``dict`` (real chunks often fail SDK
 validation: Azure ``object: ""``, Mistral content arrays, tool calls without ``index``, ``finish_reason:
 "eos"``, null usage fields) or an ``openai`` ``ChatCompletionChunk`` (whose provider extras such as
@@ -16,8 +16,15 @@ A view holds, for the selected choice, the *parts* of its delta in the order the
                            encrypted reasoning); see ``_carriers`` below for the shapes
     ("text", text)        assistant text (may still hold ``<think>`` tags: the translator parses those)
     ("refusal", text)
-    ("tool", ToolFragment)
+    ("tool", ToolFragment)  a ``tool_calls`` entry (a function or a custom tool call), or a legacy
+                           ``delta.function_call`` (no index, no id: the translator synthesises the call_id)
     ("annotation", dict)  a Responses ``url_citation`` annotation
+    ("unsupported", str)  output the Responses API cannot carry (audio): the translator fails the response
+
+A signed block ends where its signature comes: a ``thinking_signature``, ``redacted_thinking`` or signed
+``reasoning.text`` carrier closes the reasoning it signs, so several blocks of one response each keep their
+own text and signature. A thought signature on the delta itself (Gemini 3 signs the last text part of an
+answer with no tool call) is a ``thought_signature`` carrier without ``call_id``.
 
 Reasoning is never duplicated: providers that send the same text in two fields (OpenRouter ``reasoning`` +
 ``reasoning_details``, Avian ``reasoning_content`` + ``reasoning_details``, LiteLLM ``reasoning_content`` +
@@ -43,6 +50,7 @@ TEXT: Final = "text"
 REFUSAL: Final = "refusal"
 TOOL: Final = "tool"
 ANNOTATION: Final = "annotation"
+UNSUPPORTED: Final = "unsupported"
 
 
 def fields_of(obj: Any) -> Mapping[str, Any]:
@@ -74,9 +82,9 @@ def _list(value: Any) -> list[Any]:
 
 
 class ToolFragment:
-    """One entry of ``delta.tool_calls``: any of its fields may be missing (see provider-quirks.md)."""
+    """One entry of ``delta.tool_calls``: any of its fields may be missing (see docs/provider-quirks.md)."""
 
-    __slots__ = ("arguments", "call_id", "carrier", "index", "name")
+    __slots__ = ("arguments", "call_id", "carrier", "custom", "index", "name")
 
     def __init__(
         self,
@@ -85,17 +93,19 @@ class ToolFragment:
         name: str | None,
         arguments: str,
         carrier: dict[str, Any] | None,
+        custom: bool = False,
     ) -> None:
         self.index = index
         self.call_id = call_id
         self.name = name
-        self.arguments = arguments
+        self.arguments = arguments  # for a custom tool call: its free-form ``input``
         self.carrier = carrier
+        self.custom = custom  # ``type: "custom"``: a custom_tool_call, whose input is not JSON
 
     def __repr__(self) -> str:
         return (
             f"ToolFragment(index={self.index!r}, call_id={self.call_id!r}, name={self.name!r}, "
-            f"arguments={self.arguments!r}, carrier={self.carrier!r})"
+            f"arguments={self.arguments!r}, carrier={self.carrier!r}, custom={self.custom!r})"
         )
 
 
@@ -147,6 +157,8 @@ def read_plain_part(chunk: Any, choice_index: int) -> Part | None:
     delta = fields_of(delta_obj)
     if delta.get("refusal") or delta.get("annotations"):
         return None
+    if not _RARE_FIELDS.isdisjoint(delta) and _has_rare_field(delta):  # one C-level check for raw dicts
+        return None
     content, tool_calls = delta.get("content"), delta.get("tool_calls")
     if tool_calls:
         return _plain_tool_part(delta, content, tool_calls)
@@ -156,6 +168,19 @@ def read_plain_part(chunk: Any, choice_index: int) -> Part | None:
     if content or delta.get("reasoning_details") or delta.get("thinking_blocks"):
         return None
     return (REASONING, reasoning) if type(reasoning) is str and reasoning else None
+
+
+_RARE_FIELDS: Final = frozenset({"function_call", "audio", "extra_content", "provider_specific_fields"})
+
+
+def _has_rare_field(delta: Mapping[str, Any]) -> bool:
+    """A field only :func:`read_chunk` reads (SDK deltas hold ``function_call: None``, hence the values)."""
+    return bool(
+        delta.get("function_call")
+        or delta.get("audio")
+        or delta.get("extra_content")
+        or delta.get("provider_specific_fields")
+    )
 
 
 def _plain_tool_part(delta: Mapping[str, Any], content: Any, tool_calls: Any) -> Part | None:
@@ -242,6 +267,8 @@ def _read_choice(choice: Mapping[str, Any], view: ChunkView) -> None:
         _read_content_parts(content, parts)
     if delta.get("refusal") or delta.get("tool_calls") or delta.get("annotations"):  # SDK deltas hold Nones
         _read_refusal_tools_annotations(delta, parts)
+    if not _RARE_FIELDS.isdisjoint(delta) and _has_rare_field(delta):
+        _read_rare_fields(delta, parts)
     logprobs = choice.get("logprobs")
     if logprobs is not None:
         content_logprobs = fields_of(logprobs).get("content")
@@ -263,7 +290,33 @@ def _read_refusal_tools_annotations(delta: Mapping[str, Any], parts: list[Part])
             parts.append((ANNOTATION, annotation))
 
 
+def _read_rare_fields(delta: Mapping[str, Any], parts: list[Part]) -> None:
+    """Shapes few streams bring: the legacy functions API, audio output, a signature on the text."""
+    legacy = delta.get("function_call")
+    if legacy is not None:
+        fragment = _read_function(fields_of(legacy), index=None, call_id=None, carrier=None)
+        if fragment is not None:
+            parts.append((TOOL, fragment))
+    audio = delta.get("audio")
+    if audio is not None and fields_of(audio):
+        parts.append((UNSUPPORTED, _AUDIO_UNSUPPORTED))
+    carrier = _thought_signature(delta)
+    if carrier is not None:  # Gemini 3 signs the last text part of an answer that has no tool call
+        parts.append((CARRIER, carrier))
+
+
+_AUDIO_UNSUPPORTED: Final = (
+    "unsupported_output: the upstream streamed audio output (delta.audio); audio output is not supported "
+    "(a Responses output item cannot hold audio): request text output (no 'audio' in modalities)"
+)
+
+
 def _read_reasoning(delta: Mapping[str, Any], parts: list[Part]) -> None:
+    blocks = _list(delta.get("thinking_blocks"))
+    if blocks and any(_str(fields_of(b).get("thinking")) for b in blocks):
+        # The blocks hold the same text as reasoning_content, but split where each signature goes.
+        _read_thinking_blocks(blocks, parts)
+        return
     text = _str(delta.get("reasoning_content")) or _str(delta.get("reasoning"))
     details = _list(delta.get("reasoning_details"))
     has_summary = any(fields_of(d).get("type") == "reasoning.summary" for d in details)
@@ -273,8 +326,7 @@ def _read_reasoning(delta: Mapping[str, Any], parts: list[Part]) -> None:
         parts.append((REASONING, text))
     for detail in details:
         _read_reasoning_detail(detail, parts, text_already_sent=bool(text))
-    for block in _list(delta.get("thinking_blocks")):
-        _read_thinking_block(fields_of(block), parts, text_already_sent=bool(text))
+    _read_thinking_blocks(blocks, parts, text_already_sent=bool(text))
 
 
 def _read_reasoning_detail(raw: Any, parts: list[Part], *, text_already_sent: bool) -> None:
@@ -295,6 +347,22 @@ def _read_reasoning_detail(raw: Any, parts: list[Part], *, text_already_sent: bo
         # OpenAI o-series encrypted reasoning, or a Gemini thought signature (format google-gemini-v1,
         # ``id`` = the tool call it belongs to). Kept whole: the history replay sends it back verbatim.
         parts.append((CARRIER, {"kind": "reasoning_detail", "detail": _plain(raw)}))
+
+
+def ends_block(carrier: Mapping[str, Any]) -> bool:
+    """Whether a carrier is the signature that ends a block of reasoning (see the module docstring)."""
+    kind = carrier.get("kind")
+    if kind in ("thinking_signature", "redacted_thinking"):
+        return True
+    detail = carrier.get("detail") if kind == "reasoning_detail" else None
+    if not isinstance(detail, dict):
+        return False
+    return detail.get("type") == "reasoning.text" and bool(detail.get("signature"))
+
+
+def _read_thinking_blocks(blocks: list[Any], parts: list[Part], *, text_already_sent: bool = False) -> None:
+    for block in blocks:
+        _read_thinking_block(fields_of(block), parts, text_already_sent=text_already_sent)
 
 
 def _read_thinking_block(block: Mapping[str, Any], parts: list[Part], *, text_already_sent: bool) -> None:
@@ -342,25 +410,44 @@ def _read_tool_call(raw: Any) -> ToolFragment | None:
     if raw is None or isinstance(raw, (str, int, float, list)):
         return None
     fields = fields_of(raw)
-    function = fields.get("function")
     index = fields.get("index")
-    call_id = _str(fields.get("id"))
+    index = index if isinstance(index, int) and not isinstance(index, bool) else None
+    call_id = _str(fields.get("id")) or None  # DashScope repeats ``id: ""`` on continuation fragments
+    carrier = _thought_signature(fields)
+    custom = fields.get("custom")
+    if custom is not None or fields.get("type") == "custom":
+        return _read_custom(fields_of(custom), index, call_id, carrier)
+    function = fields.get("function")
     function_fields = fields_of(function) if function is not None else _NOTHING
-    name = _str(function_fields.get("name"))
-    arguments = function_fields.get("arguments")
+    return _read_function(function_fields, index, call_id, carrier)
+
+
+def _read_function(
+    function: Mapping[str, Any], index: int | None, call_id: str | None, carrier: dict[str, Any] | None
+) -> ToolFragment | None:
+    """A ``function`` of a tool call, or a legacy ``delta.function_call`` (same two fields)."""
+    name = _str(function.get("name"))
+    arguments = function.get("arguments")
     if not isinstance(arguments, str):
         # A few servers send already-parsed arguments; keep them as JSON text rather than lose them.
         arguments = "" if arguments is None else _json_text(arguments)
-    carrier = _thought_signature(fields)
     if not (call_id or name or arguments or carrier):
         return None
-    return ToolFragment(
-        index=index if isinstance(index, int) and not isinstance(index, bool) else None,
-        call_id=call_id or None,  # DashScope repeats ``id: ""`` on continuation fragments
-        name=name or None,  # zai-glm repeats ``name: ""``
-        arguments=arguments,
-        carrier=carrier,
-    )
+    # zai-glm repeats ``name: ""``
+    return ToolFragment(index, call_id, name or None, arguments, carrier)
+
+
+def _read_custom(
+    custom: Mapping[str, Any], index: int | None, call_id: str | None, carrier: dict[str, Any] | None
+) -> ToolFragment | None:
+    """A custom tool call (``type: "custom"``, ``custom: {name, input}``): free-form input, not JSON."""
+    name = _str(custom.get("name"))
+    tool_input = custom.get("input")
+    if not isinstance(tool_input, str):
+        tool_input = "" if tool_input is None else _json_text(tool_input)
+    if not (call_id or name or tool_input or carrier or index is not None):
+        return None
+    return ToolFragment(index, call_id, name or None, tool_input, carrier, custom=True)
 
 
 def _thought_signature(raw: Mapping[str, Any]) -> dict[str, Any] | None:

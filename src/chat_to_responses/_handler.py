@@ -121,6 +121,9 @@ class ChatCmplStreamHandler:
             the Agents SDK display) or as ``"text"`` (``reasoning_text`` content).
         think_tags: parse ``<think>…</think>`` at the start of content as reasoning (default on).
         choice_index: the choice to translate when the request had n > 1 (others are ignored).
+        require_finish_reason: a stream that ends without any ``finish_reason`` is ``response.failed`` (it
+            was cut) rather than ``completed``. Off by default: vLLM-hosted models and Snowflake end cleanly
+            without one; turn it on for upstreams that always send it (OpenAI does).
     """
 
     def __init__(
@@ -131,6 +134,7 @@ class ChatCmplStreamHandler:
         reasoning: ReasoningMode = "summary",
         think_tags: bool = True,
         choice_index: int = 0,
+        require_finish_reason: bool = False,
     ) -> None:
         template = (
             response.model_dump(mode="json", exclude_none=True)
@@ -138,7 +142,12 @@ class ChatCmplStreamHandler:
             else response
         )
         self._core = StreamTranslator(
-            response=template, ids=ids, reasoning=reasoning, think_tags=think_tags, choice_index=choice_index
+            response=template,
+            ids=ids,
+            reasoning=reasoning,
+            think_tags=think_tags,
+            choice_index=choice_index,
+            require_finish_reason=require_finish_reason,
         )
 
     @property

@@ -43,11 +43,17 @@ messages come out as plain JSON-ready dicts.
   * ``reasoning_detail`` carriers → ``reasoning_details`` in order (OpenRouter / Vercel want them back as
     they came); a signed Anthropic ``reasoning.text`` detail gets the reasoning item's text back.
   * ``thinking_signature`` / ``redacted_thinking`` carriers → ``thinking_blocks`` (LiteLLM's Anthropic form).
+  * A thought signature that came on the text of an answer (no ``call_id``: Gemini 3 signs the last text
+    part when there is no tool call) → ``extra_content.google.thought_signature`` on the assistant message.
   * An ``encrypted_content`` that is not ours (no ``c2r1.`` prefix) means nothing to a chat upstream:
     dropped (and reported).
 
-  When one reasoning item holds several signed blocks, its text cannot be split back: the first block gets
-  it all, the others ``""``.
+  The core gives each signed block its own reasoning item (and :func:`messages_to_items` does too); when
+  one reasoning item still holds several, its text cannot be split back: the first block gets it all, the
+  others ``""``.
+- ``custom_tool_call`` items → chat tool calls ``{"type": "custom", "custom": {"name", "input"}}``, their
+  ``custom_tool_call_output`` → a ``tool`` message, grouped like function calls (and back in
+  :func:`messages_to_items`).
 - ``item_reference``, hosted-tool items and unknown types are skipped; pass ``dropped=[]`` to learn what was
   skipped. Ids on input items are ignored. A function call without ``call_id`` or ``name`` cannot be
   replayed and is skipped too.
@@ -72,7 +78,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ._carriers import PREFIX, decode_carriers, encode_carriers
+from ._carriers import PREFIX, REASONING_TEXT, decode_carriers, encode_carriers
 
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
@@ -288,7 +294,12 @@ def _read_reasoning(item: Json, notes: list[str]) -> _Reasoning:
     encrypted = _str(item.get("encrypted_content"))
     if encrypted and not encrypted.startswith(PREFIX):
         notes.append("reasoning encrypted_content not produced by this bridge")
-    return _Reasoning(_reasoning_text(item), decode_carriers(encrypted))
+    carriers = decode_carriers(encrypted)
+    # The text kept in encrypted_content (include reasoning.encrypted_content) is exact: it wins.
+    kept = [c.get("text") for c in carriers if c.get("kind") == REASONING_TEXT]
+    text = next((t for t in kept if isinstance(t, str)), None)
+    signatures = [c for c in carriers if c.get("kind") != REASONING_TEXT]
+    return _Reasoning(_reasoning_text(item) if text is None else text, signatures)
 
 
 def _gemini_signature(carrier: Json) -> tuple[str | None, str] | None:
@@ -320,11 +331,17 @@ def _named_calls(reasoning: _Reasoning) -> set[str]:
 def _read_call(item: Json, notes: list[str]) -> Json | None:
     call_id, name = _str(item.get("call_id")), _str(item.get("name"))
     if not call_id or not name:
-        notes.append("function_call without call_id or name")
+        notes.append(f"{_kind(item)} without call_id or name")
         return None
+    if _kind(item) == "custom_tool_call":
+        tool_input = _str(item.get("input")) or ""
+        return {"id": call_id, "type": "custom", "custom": {"name": name, "input": tool_input}}
     arguments = item.get("arguments")
     arguments = "{}" if arguments is None else _json_text(arguments)
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+_CALL_ITEMS = frozenset({"function_call", "custom_tool_call"})
 
 
 def _kind(item: Json) -> str | None:
@@ -353,12 +370,12 @@ class _Grouper:
             reasoning = _read_reasoning(item, self.notes)
             self._open_turn(joins=self._continues_turn(reasoning))
             self._turn().reasoning.append(reasoning)
-        elif kind == "function_call":
+        elif kind in _CALL_ITEMS:
             call = _read_call(item, self.notes)
             if call is not None:
                 self._open_turn(joins=self.calls_join_answered_turn)
                 self._turn().calls.append(call)
-        elif kind == "function_call_output":
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             self._tool_output(item)
         else:
             self.notes.append(kind or f"item without a type: {list(item)[:5]!r}")
@@ -399,7 +416,7 @@ class _Grouper:
     def _tool_output(self, item: Json) -> None:
         call_id = _str(item.get("call_id"))
         if not call_id:
-            self.notes.append("function_call_output without call_id")
+            self.notes.append(f"{_kind(item)} without call_id")
             return
         self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"))))
         if self.turn is not None:
@@ -489,6 +506,18 @@ def _assistant_message(
     blocks = _thinking_blocks(turn.reasoning)
     if blocks:
         message["thinking_blocks"] = blocks
+    return _signed_text(message, turn.reasoning)
+
+
+def _signed_text(message: Json, reasoning: list[_Reasoning]) -> Json:
+    """A thought signature that came on the text (no ``call_id``) goes back on the message, as it came."""
+    for carrier in (c for r in reasoning for c in r.carriers):
+        signature = _str(carrier.get("signature"))
+        if carrier.get("kind") != "thought_signature" or carrier.get("call_id") or not signature:
+            continue
+        message["extra_content"] = {"google": {"thought_signature": signature}}
+        if carrier.get("source") == "provider_specific_fields":
+            message["provider_specific_fields"] = {"thought_signature": signature}
     return message
 
 
@@ -554,7 +583,7 @@ def items_to_messages(
     return [{"role": "system", "content": system}, *messages] if system else messages
 
 
-_ASSISTANT_OUTPUT = frozenset({"reasoning", "function_call"})
+_ASSISTANT_OUTPUT = frozenset({"reasoning", *_CALL_ITEMS})
 
 
 def _is_assistant_message(item: Json) -> bool:
@@ -666,6 +695,9 @@ def _call_carriers(calls: list[Json], carriers: list[Json]) -> list[Json]:
 
 
 def _function_call(call: Json) -> Json | None:
+    custom = _obj(call.get("custom"))
+    if custom is not None or call.get("type") == "custom":
+        return _custom_tool_call(call, custom or {})
     function = _obj(call.get("function")) or {}
     call_id, name = _str(call.get("id")), _str(function.get("name"))
     if not call_id or not name:
@@ -679,23 +711,77 @@ def _function_call(call: Json) -> Json | None:
     }
 
 
+def _custom_tool_call(call: Json, custom: Json) -> Json | None:
+    call_id, name = _str(call.get("id")), _str(custom.get("name"))
+    if not call_id or not name:
+        return None
+    tool_input = _str(custom.get("input")) or ""
+    return {"type": "custom_tool_call", "call_id": call_id, "name": name, "input": tool_input}
+
+
+def _text_carriers(message: Json) -> list[Json]:
+    """A thought signature on the message itself (Gemini signs the text of an answer without calls)."""
+    signed = _call_signature(message)
+    if signed is None:
+        return []
+    return [{"kind": "thought_signature", "source": signed[1], "signature": signed[0]}]
+
+
+def _signed_blocks(message: Json) -> list[tuple[str, Json]] | None:
+    """Each signed block (thinking, redacted, signed ``reasoning.text``) with its own text, when there are
+    several and nothing else holds reasoning text; else ``None`` (one reasoning item holds it all)."""
+    blocks: list[tuple[str, Json]] = []
+    for detail in (d for d in map(_obj, _list(message.get("reasoning_details"))) if d is not None):
+        if _type(detail) in ("reasoning.text", "reasoning.summary") and not detail.get("signature"):
+            return None
+        if _type(detail) == "reasoning.text":
+            bare = {k: v for k, v in detail.items() if k != "text"}
+            blocks.append((_str(detail.get("text")) or "", {"kind": "reasoning_detail", "detail": bare}))
+    for block in (b for b in map(_obj, _list(message.get("thinking_blocks"))) if b is not None):
+        texts: list[str] = []
+        carriers = _block_carriers({"thinking_blocks": [block]}, texts)
+        if not carriers and any(texts):
+            return None
+        blocks.extend(("".join(texts), carrier) for carrier in carriers)
+    return blocks if len(blocks) > 1 else None
+
+
+def _reasoning_item(text: str, carriers: list[Json]) -> Json:
+    item: Json = {"type": "reasoning", "summary": [{"type": "summary_text", "text": text}] if text else []}
+    if carriers:
+        item["encrypted_content"] = encode_carriers(carriers)
+    return item
+
+
+def _block_reasoning_items(message: Json, calls: list[Json], blocks: list[tuple[str, Json]]) -> list[Json]:
+    """One reasoning item per signed block, in order, then one for the other signatures (if any)."""
+    items = [_reasoning_item(text, [carrier]) for text, carrier in blocks]
+    details = _detail_carriers(message, [])
+    others = [c for c in details if (_obj(c.get("detail")) or {}).get("type") == "reasoning.encrypted"]
+    others += _call_carriers(calls, others) + _text_carriers(message)
+    if others:
+        items.append(_reasoning_item("", others))
+    return items
+
+
 def _assistant_items(message: Json) -> list[Json]:
     calls = [c for c in map(_obj, _list(message.get("tool_calls"))) if c is not None]
+    blocks = _signed_blocks(message)
+    if blocks is not None:
+        return _block_reasoning_items(message, calls, blocks) + _answer_items(message, calls)
     detail_texts: list[str] = []
     block_texts: list[str] = []
     carriers = _detail_carriers(message, detail_texts) + _block_carriers(message, block_texts)
-    carriers += _call_carriers(calls, carriers)
+    carriers += _call_carriers(calls, carriers) + _text_carriers(message)
     # One text for the reasoning item: the same thought usually comes in several of these fields.
     text = _str(message.get("reasoning_content")) or _join(detail_texts, "\n\n") or _join(block_texts, "\n\n")
+    items = [_reasoning_item(text, carriers)] if text or carriers else []
+    return items + _answer_items(message, calls)
+
+
+def _answer_items(message: Json, calls: list[Json]) -> list[Json]:
+    """The assistant message item (text, refusal) and the call items of a chat assistant message."""
     items: list[Json] = []
-    if text or carriers:
-        reasoning: Json = {
-            "type": "reasoning",
-            "summary": [{"type": "summary_text", "text": text}] if text else [],
-        }
-        if carriers:
-            reasoning["encrypted_content"] = encode_carriers(carriers)
-        items.append(reasoning)
     content = message.get("content")
     if content is not None or _str(message.get("refusal")):
         parts: list[Json] = []

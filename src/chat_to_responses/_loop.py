@@ -58,7 +58,15 @@ from pydantic import BaseModel
 from ._handler import ChatCmplStreamHandler
 from ._history import output_items_to_message
 from ._pydantic_tools import describe_argument_error
-from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, make_tool_call
+from ._tools import (
+    ToolCall,
+    ToolInputError,
+    ToolInvoker,
+    ToolParam,
+    ToolResult,
+    check_invoker,
+    make_tool_call,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -241,9 +249,12 @@ def merge_tools_and_invokers(
         if isinstance(tool, Tool):
             name = tool.tool_param["function"]["name"]
             schemas[name], invokers[name] = tool.tool_param, tool.invoke
+            if isinstance(tool, FunctionTool):
+                check_invoker(tool.invoker, name, "tool_call: ToolCall")
         else:
             schemas[tool["function"]["name"]] = tool
     for name, invoker in (tool_invokers or {}).items():
+        check_invoker(invoker, name, "tool_call: ToolCall")  # a wrong one fails before the first request
         if name in invokers:
             logger.warning("tool_invokers[%r] overrides Tool.invoke from `tools=`", name)
         invokers[name] = invoker

@@ -61,7 +61,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from ._tools import ToolCall, ToolInvoker, ToolParam, args_from_tool_call
+from ._tools import ToolCall, ToolInvoker, ToolParam, args_from_tool_call, check_invoker
 
 __all__ = [
     "PydanticToolConfig",
@@ -123,7 +123,11 @@ def pydantic_to_tool(
 def build_pydantic_tools_and_invokers(
     configs: Sequence[PydanticToolConfig[Any]],
 ) -> tuple[list[ToolParam], dict[str, ToolInvoker]]:
-    """``(tools, invokers)`` for the tool loop; ``ValueError`` if two tools get the same name."""
+    """``(tools, invokers)`` for the tool loop.
+
+    ``ValueError`` if two tools get the same name; ``TypeError`` if an invoker is not
+    ``async def f(args: Model, context)`` (it would fail on every call, see ``check_invoker``).
+    """
     tools: list[ToolParam] = []
     invokers: dict[str, ToolInvoker] = {}
     for config in configs:
@@ -132,6 +136,7 @@ def build_pydantic_tools_and_invokers(
         tool_name = tool["function"]["name"]
         if tool_name in invokers:
             raise ValueError(f"Duplicate Pydantic tool name: {tool_name}")
+        check_invoker(config.invoker, tool_name, f"args: {config.model.__name__}")
         tools.append(tool)
         invokers[tool_name] = _make_invoker(config.model, config.invoker, tool_name, source)
     return tools, invokers

@@ -3,9 +3,12 @@
 Routes (each also without the ``/v1`` prefix, for clients whose base URL has none):
 
 - ``POST /v1/responses`` — streamed (SSE) or not; ``previous_response_id`` continues a stored response.
+- ``POST /v1/responses/compact`` — the conversation summarised by the upstream (``_server_compact``).
+- ``/v1/responses`` as a WebSocket — WebSocket mode, one ``response.create`` per turn (``_server_ws``).
 - ``GET`` / ``DELETE /v1/responses/{id}`` — a stored response, or a 404 in the OpenAI error format.
 - ``GET /v1/models`` — the upstream's, passed through (status and body).
-- ``GET /health`` — liveness, no authentication.
+- ``GET /health`` — liveness, no authentication; ``GET /health?upstream=1`` also asks the upstream
+  (``GET {upstream}/models``, a few seconds at most) and answers 503 when it is unreachable or fails.
 
 Theory of operation for ``POST /v1/responses``: the endpoint reads the body (bounded), validates it
 (``parse_request``), loads the stored history when asked, builds the chat request, and returns an
@@ -36,22 +39,28 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from ._completion import completion_to_response_dict
 from ._server_attempts import FailedAttempts, owner_of
+from ._server_compact import compact_request_body, compaction_resource, summary_request
 from ._server_config import ServerConfig, default_store_path
-from ._server_errors import BridgeError, error_body, not_found
-from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, parse_request
+from ._server_echo import completed
+from ._server_errors import BridgeError, error_body, not_found, upstream_http_error
+from ._server_include import include_in_response
+from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
 from ._server_store import ResponseStore, StoredResponse, open_store
 from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
-from ._server_upstream import Upstream
+from ._server_upstream import Upstream, missing_v1_hint
+from ._server_ws import ResponsesWebSocket
 from ._translator import StreamTranslator
 
 Json = dict[str, Any]
+Load = Callable[[ResponsesRequest], Awaitable[list[Any]]]
 Work = Callable[[Send], Awaitable[None]]
 
 logger = logging.getLogger("chat_to_responses.server")
@@ -128,9 +137,11 @@ class _Bridge:
         self,
         config: ServerConfig,
         store: ResponseStore | None,
+        probe: bool = False,
         upstream_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
+        self._probe_at_startup = probe
         self._upstream_transport = upstream_transport
         self._given_store = store
         self._store: ResponseStore | None = store
@@ -160,15 +171,46 @@ class _Bridge:
                 config.store, path, max_entries=config.store_max_entries, ttl=config.store_ttl
             )
         try:
-            yield
+            async with anyio.create_task_group() as group:
+                # In the background: an unreachable upstream must not delay start-up.
+                if self._probe_at_startup:
+                    logger.info("upstream: POST %s", config.chat_completions_url)
+                    group.start_soon(self._startup_probe)
+                yield
+                group.cancel_scope.cancel()
         finally:
             await self._upstream.aclose()
             if self._given_store is None and self._store is not None:
                 await self._store.aclose()
 
+    async def _startup_probe(self) -> None:
+        try:
+            probe = await self.upstream.probe()
+        except Exception:  # a diagnosis must never stop the server
+            logger.exception("could not probe the upstream %s", self.config.upstream)
+            return
+        logger.log(logging.INFO if probe.ok else logging.WARNING, "%s", probe.describe())
+
+    def log_error(self, where: str, error: BridgeError) -> None:
+        """One line per error answer, with its cause; a 502/504 names the upstream it could not use."""
+        cause = f"{error.code}: {error.message}" if error.code else error.message
+        if error.status == 404 and error.code != "response_not_found":  # the upstream's own 404
+            hint = missing_v1_hint(self.config.upstream)
+            cause += f" ({hint})" if hint else ""
+        if error.status in (502, 504):
+            cause += f" (upstream {self.config.upstream})"
+        logger.log(
+            logging.WARNING if error.status >= 500 else logging.INFO, "%s: %d %s", where, error.status, cause
+        )
+
+    async def bridge_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BridgeError)
+        self.log_error(f"{request.method} {request.url.path}", exc)
+        return _error_response(exc)
+
     # ------------------------------------------------------------------ request edges
 
-    def check_key(self, request: Request) -> None:
+    def check_key(self, request: HTTPConnection) -> None:
         expected = self.config.api_key
         if not expected:
             return
@@ -216,13 +258,26 @@ class _Bridge:
 
     # ------------------------------------------------------------------ endpoints
 
+    async def prepare(
+        self, body: Any, authorization: str | None, load: Load | None = None
+    ) -> tuple[ResponsesRequest, list[Any], Json]:
+        """One turn, over HTTP or WebSocket: the validated request, its whole conversation (``load`` finds
+        the history ``previous_response_id`` names) and the upstream body."""
+        parsed = parse_request(body, self.config)
+        # A retry after a failed response adds nothing from the failed attempt (_server_attempts).
+        parsed.input_items = self.attempts.strip(owner_of(authorization), parsed.input_items)
+        conversation = await (load or self._conversation)(parsed)
+        history = conversation[: len(conversation) - len(parsed.input_items)]
+        if any(is_tools_item(item) for item in history):  # tools given earlier in the conversation
+            input_items = parsed.input_items
+            parsed = parse_request(body, self.config, history)
+            parsed.input_items = input_items
+        return parsed, conversation, chat_payload(parsed, conversation, self.config)
+
     async def create_response(self, request: Request) -> Response:
         self.check_key(request)
-        parsed = parse_request(await self.read_json(request), self.config)
-        owner = owner_of(request.headers.get("authorization"))
-        parsed.input_items = self.attempts.strip(owner, parsed.input_items)
-        conversation = await self._conversation(parsed)
-        payload = chat_payload(parsed, conversation, self.config)
+        body = await self.read_json(request)
+        parsed, conversation, payload = await self.prepare(body, request.headers.get("authorization"))
         self.log_dropped(parsed.dropped)
         logger.info(
             "response %s: model=%s stream=%s tools=%d messages=%d",
@@ -263,11 +318,35 @@ class _Bridge:
     async def list_models(self, request: Request) -> Response:
         self.check_key(request)
         upstream = await self.upstream.models(request.headers.get("authorization"))
+        if upstream.is_error:
+            cause = upstream_http_error(upstream.status_code, upstream.content[:_HEADER_LIMIT]).message
+            self.log_error(
+                f"GET {request.url.path}", BridgeError(upstream.status_code, cause, kind="upstream")
+            )
         media_type = upstream.headers.get("content-type", "application/json")
         return Response(upstream.content, status_code=upstream.status_code, media_type=media_type)
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """``{"status": "ok"}`` at once; with ``?upstream=1``, also the upstream's answer to GET /models
+        (503 when it gives none or an HTTP error)."""
+        if request.query_params.get("upstream", "0").lower() in ("", "0", "false", "no"):
+            return JSONResponse({"status": "ok"})
+        probe = await self.upstream.probe()
+        status = "ok" if probe.ok else "upstream_unavailable"
+        return JSONResponse({"status": status, "upstream": probe.as_json()}, 200 if probe.ok else 503)
+
+    async def compact(self, request: Request) -> Response:
+        self.check_key(request)
+        parsed = parse_request(compact_request_body(await self.read_json(request)), self.config)
+        conversation = await self._conversation(parsed)
+        payload = chat_payload(parsed, summary_request(conversation), self.config)
+        completion = await self.upstream.complete(payload, request.headers.get("authorization"))
+        resource = compaction_resource(completion, self.config)
+        logger.info("compaction %s: model=%s items=%d", resource["id"], parsed.model, len(conversation))
+        return JSONResponse(resource)
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        await ResponsesWebSocket(self, websocket).run()
 
 
 class _ResponseExchange:
@@ -291,7 +370,10 @@ class _ResponseExchange:
     def _translator(self) -> StreamTranslator:
         config = self._bridge.config
         return StreamTranslator(
-            response=self._request.template, reasoning=config.reasoning_output, think_tags=config.think_tags
+            response=self._request.template,
+            reasoning=config.reasoning_output,
+            think_tags=config.think_tags,
+            require_finish_reason=config.require_finish_reason,
         )
 
     async def _on_terminal(self, response: Json) -> None:
@@ -314,7 +396,9 @@ class _ResponseExchange:
             async with self._bridge.upstream.stream(self._payload, self._authorization) as upstream:
                 start = {"content-type": "text/event-stream; charset=utf-8", **_SSE_HEADERS, **self._headers}
                 await send({"type": "http.response.start", "status": 200, "headers": _raw_headers(start)})
-                pipe = ResponseEvents(self._translator(), self._request.tools.names)
+                pipe = ResponseEvents(
+                    self._translator(), self._request.tools.names, reasoning_text=self._request.reasoning_text
+                )
                 if upstream.headers.get("content-type", "").startswith("application/json"):
                     frames = json_body_frames(upstream.aread, pipe, self._on_terminal)
                 else:
@@ -322,20 +406,20 @@ class _ResponseExchange:
                 async with aclosing(frames):
                     await write_coalesced(frames, functools.partial(_send_body, send))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                logger.info("response %s: %s", self._request.response_id, (pipe.response or {}).get("status"))
+                _log_outcome(self._request.response_id, pipe.response or {})
         except BridgeError as error:
-            logger.info("response %s: upstream error %d", self._request.response_id, error.status)
+            self._bridge.log_error(f"response {self._request.response_id}", error)
             await _send_json(send, error.status, error.body(), self._headers)
 
     async def complete(self, send: Send) -> None:
         try:
             response = await self._complete()
         except BridgeError as error:
-            logger.info("response %s: error %d", self._request.response_id, error.status)
+            self._bridge.log_error(f"response {self._request.response_id}", error)
             await _send_json(send, error.status, error.body(), self._headers)
             return
         await self._store(response)
-        logger.info("response %s: %s", self._request.response_id, response.get("status"))
+        _log_outcome(self._request.response_id, response)
         await _send_json(send, 200, response, self._headers)
 
     async def _complete(self) -> Json:
@@ -352,19 +436,30 @@ class _ResponseExchange:
         if response.get("status") == "failed":  # a non-streamed failure is an HTTP error, as on the real API
             error = response.get("error") or {}
             raise BridgeError(502, str(error.get("message")), kind="upstream_error", code=error.get("code"))
-        return self._request.tools.names.restore_response(response)
+        response = completed(self._request.tools.names.restore_response(response))
+        return include_in_response(response) if self._request.reasoning_text else response
+
+
+def _log_outcome(response_id: str, response: Json) -> None:
+    """The response's status, and why when it did not complete."""
+    status = response.get("status")
+    error, incomplete = response.get("error") or {}, response.get("incomplete_details") or {}
+    why = error.get("message") or incomplete.get("reason")
+    logger.log(
+        logging.INFO if status in ("completed", "incomplete") else logging.WARNING,
+        "response %s: %s%s",
+        response_id,
+        status,
+        f" ({why})" if why else "",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the app
 
 
-async def _bridge_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BridgeError)
-    return _error_response(exc)
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    logger.info("%s %s: %d %s", request.method, request.url.path, exc.status_code, exc.detail)
     kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
     message = f"{exc.detail}: {request.method} {request.url.path}"
     return JSONResponse(error_body(message, kind=kind), status_code=exc.status_code, headers=exc.headers)
@@ -377,11 +472,13 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _routes(bridge: _Bridge) -> list[Route]:
-    routes: list[Route] = [Route("/health", bridge.health, methods=["GET"])]
+def _routes(bridge: _Bridge) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/health", bridge.health, methods=["GET"])]
     for prefix in ("/v1", ""):
         routes += [
             Route(f"{prefix}/responses", bridge.create_response, methods=["POST"]),
+            Route(f"{prefix}/responses/compact", bridge.compact, methods=["POST"]),
+            WebSocketRoute(f"{prefix}/responses", bridge.websocket),
             Route(f"{prefix}/responses/{{response_id}}", bridge.get_response, methods=["GET"]),
             Route(f"{prefix}/responses/{{response_id}}", bridge.delete_response, methods=["DELETE"]),
             Route(f"{prefix}/models", bridge.list_models, methods=["GET"]),
@@ -393,19 +490,21 @@ def create_app(
     config: ServerConfig,
     *,
     store: ResponseStore | None = None,
+    probe_upstream: bool = False,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     """The ASGI app for ``config``; ``store`` replaces the configured one (the caller then closes it).
 
+    ``probe_upstream``: at start-up, name the upstream and log what GET /models says (``serve`` does).
     ``upstream_transport`` replaces the network pool towards the upstream (the in-process client passes
     the transport of an existing openai client); it stays the caller's to close.
     """
-    bridge = _Bridge(config, store, upstream_transport)
+    bridge = _Bridge(config, store, probe_upstream, upstream_transport)
     return Starlette(
         routes=_routes(bridge),
         lifespan=bridge.lifespan,
         exception_handlers={
-            BridgeError: _bridge_error,
+            BridgeError: bridge.bridge_error,
             HTTPException: _http_error,
             Exception: _internal_error,
         },

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ._history import ReasoningContentMode
 from ._translator import ReasoningMode
@@ -25,6 +26,22 @@ def default_store_path() -> Path:
     """``$XDG_STATE_HOME/chat-to-responses/responses.sqlite3`` (``~/.local/state`` when unset)."""
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "chat-to-responses" / "responses.sqlite3"
+
+
+def _check_upstream(url: str) -> None:
+    """A clear error at start-up for an upstream URL every request would fail on."""
+    example = "e.g. http://127.0.0.1:8000/v1"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"upstream must be an http:// or https:// URL ({example}), not {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"upstream {url!r} is not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"upstream {url!r} has no host ({example})")
+    if parts.query or parts.fragment:
+        raise ValueError(f"upstream {url!r} must be a base URL, without '?' or '#' ({example})")
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,8 @@ class ServerConfig:
             upstream knows; OpenAI reasoning models want ``max_completion_tokens``).
         reasoning_output / think_tags / reasoning_history: how reasoning is reported and replayed (the
             core's ``reasoning`` and ``think_tags`` options, ``items_to_messages``'s ``reasoning_content``).
+        require_finish_reason: an upstream stream that ends without a ``finish_reason`` is
+            ``response.failed`` (it was cut); off by default, as some servers never send one.
         default_model: the model for requests that name none (else they are a 400).
         max_body_bytes: the largest request body accepted (413 above it).
         record_dir: save every upstream chunk stream there as a JSONL fixture.
@@ -69,6 +88,7 @@ class ServerConfig:
     reasoning_output: ReasoningMode = "summary"
     think_tags: bool = True
     reasoning_history: ReasoningContentMode = "tool_turns"
+    require_finish_reason: bool = False
     default_model: str | None = None
     max_body_bytes: int = 32 * MIB
     record_dir: Path | None = None
@@ -77,8 +97,7 @@ class ServerConfig:
     max_connections: int = 1000
 
     def __post_init__(self) -> None:
-        if not self.upstream.startswith(("http://", "https://")):
-            raise ValueError(f"upstream must be an http:// or https:// URL, not {self.upstream!r}")
+        _check_upstream(self.upstream)
         if self.api_key and not self.upstream_api_key:
             raise ValueError(
                 "an inbound api_key needs an upstream_api_key: without one the client's token is passed "

@@ -60,9 +60,9 @@ def invalid(message: str, param: str | None, code: str = "invalid_value") -> Bri
 
 
 def not_found(response_id: str, param: str | None = None) -> BridgeError:
-    return BridgeError(
-        404, f"Response with id '{response_id}' not found.", param=param, code="response_not_found"
-    )
+    # The Responses API's codes: a missing response chained from is previous_response_not_found.
+    code = "previous_response_not_found" if param == "previous_response_id" else "response_not_found"
+    return BridgeError(404, f"Response with id '{response_id}' not found.", param=param, code=code)
 
 
 def _quote(content: bytes) -> str:

@@ -11,16 +11,23 @@ Field by field:
   one assistant message per turn, tool results right after their call, reasoning replayed as received.
   Replayed ``function_call`` items of a namespace are renamed to the flattened chat name first.
 - ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` → chat tools (see ``_server_tools``); the last two
-  are sent only with at least one tool (OpenAI-compatible servers reject them alone).
+  are sent only with at least one tool (OpenAI-compatible servers reject them alone). The tools of every
+  ``additional_tools`` input item join them (Codex sends its tools that way for some models); the item
+  itself becomes no message.
+- Input items are ``message``, ``reasoning``, ``function_call``, ``custom_tool_call`` and their outputs,
+  and ``additional_tools``; any other type (``web_search_call``, ``local_shell_call``, ``item_reference``…)
+  is a 400 naming it and its index: dropping it would change the conversation the model sees, silently.
 - ``text.format`` → ``response_format`` (``json_schema``, ``json_object``); ``max_output_tokens`` → the
-  configured max-tokens field; ``temperature``, ``top_p`` as is; ``top_logprobs`` or the
-  ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``; ``reasoning.effort`` →
-  ``reasoning_effort`` unless the operator drops it.
-- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier`` are echoed
-  in the response, not sent upstream (most upstreams reject or ignore them). ``include`` is validated:
-  ``reasoning.encrypted_content`` is always honoured (reasoning items carry it whenever there is a
-  signature to keep), the rest has no chat equivalent. Unknown top-level fields are ignored, so a newer
-  client (Codex's ``client_metadata``) keeps working.
+  configured max-tokens field; ``temperature``, ``top_p``, ``presence_penalty``, ``frequency_penalty`` as
+  is; ``top_logprobs`` or the ``message.output_text.logprobs`` include → ``logprobs`` / ``top_logprobs``;
+  ``reasoning.effort`` → ``reasoning_effort`` unless the operator drops it.
+- ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier``,
+  ``max_tool_calls`` are echoed in the response, not sent upstream (most upstreams reject or ignore them);
+  every response carries every field the spec requires (``_server_echo``). ``include`` is validated:
+  ``reasoning.encrypted_content`` puts each reasoning item's text in its ``encrypted_content`` (without
+  it, only provider signatures are kept there; see ``_server_include``), the rest has no chat
+  equivalent. Unknown top-level fields are ignored, so a newer client (Codex's ``client_metadata``) keeps
+  working.
 - ``background``, ``conversation`` and ``prompt`` (stored prompt templates) need state this server does not
   have: a clear 400, not silence.
 
@@ -36,9 +43,12 @@ from typing import Any
 
 from ._history import items_to_messages
 from ._ids import random_id
+from ._server_compact import expand_compaction
 from ._server_config import ServerConfig
-from ._server_errors import invalid
-from ._server_tools import ChatTools, convert_tool_choice, convert_tools
+from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
+from ._server_errors import BridgeError, invalid
+from ._server_include import INCLUDE_ENCRYPTED_REASONING
+from ._server_tools import ChatTools, convert_tool_choice, convert_tool_list
 
 Json = dict[str, Any]
 
@@ -47,13 +57,19 @@ DROPPED_HEADER = "x-chat-to-responses-dropped"
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 _LOGPROBS_INCLUDE = "message.output_text.logprobs"
+_SAMPLING_RANGES = (
+    ("temperature", 0.0, 2.0),
+    ("top_p", 0.0, 1.0),
+    ("presence_penalty", -2.0, 2.0),
+    ("frequency_penalty", -2.0, 2.0),
+)
 _UNSUPPORTED = {
     "background": "Background responses are not supported by this server.",
     "conversation": "Conversations are not supported by this server; use previous_response_id.",
     "prompt": "Stored prompt templates are not supported by this server.",
 }
-# Echoed in the response as sent (when a string); not sent upstream.
-_ECHOED_STRINGS = ("prompt_cache_key", "safety_identifier", "user")
+# Echoed in the response when sent; not sent upstream.
+_ECHOED_USER = "user"
 
 
 @dataclass
@@ -72,6 +88,7 @@ class ResponsesRequest:
     tool_choice: str | Json | None
     options: Json  # chat fields other than model, messages, stream and tools
     dropped: list[str]
+    reasoning_text: bool = False  # include reasoning.encrypted_content: reasoning items carry their text
 
 
 # ---------------------------------------------------------------------------------------------- fields
@@ -165,11 +182,52 @@ def _check_call_output(item: Mapping[str, Any], param: str) -> None:
         raise invalid(f"'{param}.output' must be a string or an array.", f"{param}.output", "invalid_type")
 
 
+def _check_additional_tools(item: Mapping[str, Any], param: str) -> None:
+    if not isinstance(item.get("tools"), list):
+        raise invalid(f"'{param}.tools' must be an array of tools.", f"{param}.tools", "invalid_type")
+
+
+def _check_reasoning(item: Mapping[str, Any], param: str) -> None:
+    for key in ("summary", "content"):
+        if item.get(key) is not None and not isinstance(item[key], list):
+            raise invalid(f"'{param}.{key}' must be an array.", f"{param}.{key}", "invalid_type")
+
+
+def _check_custom_call(item: Mapping[str, Any], param: str) -> None:
+    for key in ("call_id", "name"):
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise invalid(f"Missing required parameter: '{param}.{key}'.", f"{param}.{key}")
+    if not isinstance(item.get("input"), str):
+        raise invalid(f"'{param}.input' must be a string.", f"{param}.input", "invalid_type")
+
+
+def _check_compaction(item: Mapping[str, Any], param: str) -> None:
+    expand_compaction(item, param)  # a 400 unless this server made it
+
+
 _ITEM_CHECKS = {
     "message": _check_message,
     "function_call": _check_call,
     "function_call_output": _check_call_output,
+    "custom_tool_call": _check_custom_call,
+    "custom_tool_call_output": _check_call_output,
+    "reasoning": _check_reasoning,
+    "additional_tools": _check_additional_tools,
+    "compaction": _check_compaction,
 }
+ADDITIONAL_TOOLS = "additional_tools"
+
+
+def _unsupported_item(kind: Any, param: str) -> BridgeError:
+    """A 400 naming an input item the upstream cannot be given (rather than silently losing it)."""
+    if not isinstance(kind, str):
+        return invalid(f"'{param}' needs a 'type' (or a 'role' for a message).", f"{param}.type")
+    return invalid(
+        f"Input item type '{kind}' ({param}) cannot be sent to a Chat Completions upstream: this server "
+        f"converts {', '.join(sorted(_ITEM_CHECKS))} items only.",
+        f"{param}.type",
+        "unsupported_input_item",
+    )
 
 
 def _input_items(body: Mapping[str, Any], has_previous: bool) -> list[Any]:
@@ -188,9 +246,29 @@ def _input_items(body: Mapping[str, Any], has_previous: bool) -> list[Any]:
             raise invalid(f"'{param}' must be an object.", param, "invalid_type")
         kind = item.get("type", "message" if "role" in item else None)
         check = _ITEM_CHECKS.get(kind) if isinstance(kind, str) else None
-        if check is not None:
-            check(item, param)
+        if check is None:
+            raise _unsupported_item(kind, param)
+        check(item, param)
     return list(value)
+
+
+def _item_tools(items: Sequence[Any], where: str) -> list[tuple[str, Any]]:
+    tools: list[tuple[str, Any]] = []
+    for index, item in enumerate(items):
+        if is_tools_item(item) and isinstance(item.get("tools"), list):
+            tools += [(f"{where}[{index}].tools[{i}]", tool) for i, tool in enumerate(item["tools"])]
+    return tools
+
+
+def _request_tools(body: Mapping[str, Any], items: Sequence[Any], history: Sequence[Any]) -> ChatTools:
+    """``tools`` plus those of every ``additional_tools`` item of the conversation (Codex sends its tools
+    that way for some models): one list of chat tools, each error naming where the tool came from."""
+    listed = body.get("tools")
+    if listed is not None and not isinstance(listed, list):
+        raise invalid("'tools' must be an array.", "tools", "invalid_type")
+    tools = [(f"tools[{i}]", tool) for i, tool in enumerate(listed or [])]
+    tools += _item_tools(history, "previous_response_id.input") + _item_tools(items, "input")
+    return convert_tool_list(tools)
 
 
 # ---------------------------------------------------------------------------------------------- options
@@ -222,8 +300,8 @@ def _response_format(text: Mapping[str, Any]) -> Json | None:
 
 def _sampling_options(body: Mapping[str, Any], config: ServerConfig, include: list[str]) -> Json:
     options: Json = {}
-    for key, high in (("temperature", 2.0), ("top_p", 1.0)):
-        value = _number(body, key, 0.0, high)
+    for key, low, high in _SAMPLING_RANGES:
+        value = _number(body, key, low, high)
         if value is not None:
             options[key] = value
     max_tokens = _integer(body, "max_output_tokens", 1)
@@ -268,34 +346,37 @@ def _tool_options(tools: ChatTools, choice: str | Json | None, parallel: bool | 
 
 
 def _template(body: Mapping[str, Any], request: Json) -> Json:
+    """The response fields every lifecycle event carries (the spec's required fields, ``_server_echo``)."""
     template: Json = {
         "id": request["id"],
         "model": request["model"],
         "instructions": request["instructions"],
-        "tools": body.get("tools") or [],
+        "tools": echo_tools(body.get("tools")),
         "tool_choice": body.get("tool_choice") or "auto",
         "parallel_tool_calls": request["parallel_tool_calls"],
-        "temperature": body.get("temperature"),
-        "top_p": body.get("top_p"),
+        **echo_fields(body),
         "max_output_tokens": body.get("max_output_tokens"),
         "metadata": request["metadata"],
         "store": request["store"],
         "previous_response_id": request["previous_response_id"],
-        "text": body.get("text") or {"format": {"type": "text"}},
-        "reasoning": body.get("reasoning"),
+        "text": echo_text(body.get("text") or {}),
+        "reasoning": echo_reasoning(body.get("reasoning") or {}),
         "truncation": body.get("truncation")
         if body.get("truncation") in ("auto", "disabled")
         else "disabled",
         "background": False,
     }
-    for key in _ECHOED_STRINGS:
-        if isinstance(body.get(key), str):
-            template[key] = body[key]
+    if isinstance(body.get(_ECHOED_USER), str):
+        template[_ECHOED_USER] = body[_ECHOED_USER]
     return template
 
 
-def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
-    """Validate a ``POST /v1/responses`` body; raises a 400 :class:`BridgeError` when it is malformed."""
+def parse_request(body: Any, config: ServerConfig, history: Sequence[Any] = ()) -> ResponsesRequest:
+    """Validate a ``POST /v1/responses`` body; raises a 400 :class:`BridgeError` when it is malformed.
+
+    ``history``: the stored conversation ``previous_response_id`` continues, whose ``additional_tools``
+    items still give the model their tools.
+    """
     if not isinstance(body, Mapping):
         raise invalid("The request body must be a JSON object.", None, "invalid_type")
     _reject_unsupported(body)
@@ -305,10 +386,11 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     text = _optional(body, "text", dict, "an object") or {}
     reasoning = _optional(body, "reasoning", dict, "an object") or {}
     parallel = _optional(body, "parallel_tool_calls", bool, "a boolean")
-    tools = convert_tools(body.get("tools"))
+    input_items = _input_items(body, previous is not None)
+    tools = _request_tools(body, input_items, history)
     choice = convert_tool_choice(body.get("tool_choice"), tools)
     dropped = tools.dropped
-    if body.get("max_tool_calls") is not None:
+    if _integer(body, "max_tool_calls", 1) is not None:
         dropped.append("max_tool_calls (no chat equivalent)")
     options = {
         **_sampling_options(body, config, include),
@@ -328,7 +410,7 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
     return ResponsesRequest(
         response_id=echoed["id"],
         model=echoed["model"],
-        input_items=_input_items(body, previous is not None),
+        input_items=input_items,
         instructions=instructions,
         stream=_flag(body, "stream", False),
         store=echoed["store"],
@@ -338,14 +420,41 @@ def parse_request(body: Any, config: ServerConfig) -> ResponsesRequest:
         tool_choice=choice,
         options=options,
         dropped=dropped,
+        reasoning_text=INCLUDE_ENCRYPTED_REASONING in include,
     )
+
+
+def check_call_outputs(conversation: Sequence[Any]) -> None:
+    """A 400 for a ``function_call_output`` whose ``call_id`` no earlier item of the conversation made: the
+    upstream would get a tool result for a call the model never made (OpenAI's chat API rejects that, some
+    local servers silently accept it)."""
+    calls: set[Any] = set()
+    for item in conversation:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            raise invalid(
+                f"No tool call found for function call output with call_id '{item.get('call_id')}'.", "input"
+            )
+        if item.get("type") != "function_call_output" and isinstance(item.get("call_id"), str):
+            calls.add(item["call_id"])
+
+
+def is_tools_item(item: Any) -> bool:
+    """An ``additional_tools`` item: its tools went into the chat ``tools``; it is no message."""
+    return isinstance(item, Mapping) and item.get("type") == ADDITIONAL_TOOLS
 
 
 def chat_payload(request: ResponsesRequest, conversation: Sequence[Any], config: ServerConfig) -> Json:
     """The upstream ``POST /chat/completions`` body for ``conversation`` (stored history + this input)."""
+    check_call_outputs(conversation)
     # Every replayed call of a namespace is renamed, even when this request no longer lists the namespace:
     # the upstream must see one name per function across the whole conversation.
-    items = [request.tools.names.upstream_item(item) for item in conversation]
+    items = [
+        request.tools.names.upstream_item(expand_compaction(item))
+        for item in conversation
+        if not is_tools_item(item)
+    ]
     messages = items_to_messages(
         items,
         instructions=request.instructions,

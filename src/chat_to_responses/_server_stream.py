@@ -25,6 +25,8 @@ import anyio.abc
 import anyio.lowlevel
 
 from ._completion import completion_to_chunk
+from ._server_echo import completed
+from ._server_include import include_in_event
 from ._server_tools import ToolNames
 from ._sse import ChatSSEDecoder, encode_sse
 from ._translator import StreamTranslator
@@ -40,11 +42,15 @@ MAX_PENDING_WRITES = 64
 class ResponseEvents:
     """Decoder + translator + name restoring, for one response (sans-IO)."""
 
-    def __init__(self, translator: StreamTranslator, names: ToolNames) -> None:
+    def __init__(
+        self, translator: StreamTranslator, names: ToolNames, *, reasoning_text: bool = False
+    ) -> None:
         self._translator = translator
         self._decoder = ChatSSEDecoder()
         self._names = names
+        self._reasoning_text = reasoning_text  # include reasoning.encrypted_content (``_server_include``)
         self.response: Json | None = None  # the terminal event's response, once emitted
+        self._sequence = 0
 
     @property
     def done(self) -> bool:
@@ -82,8 +88,16 @@ class ResponseEvents:
         return self._restored(events)
 
     def _restored(self, events: list[Json]) -> list[Json]:
-        out = [self._names.restore_event(event) for event in events] if self._names else events
+        if self._names.has_custom:  # a custom tool's call has other events: numbered again, in order
+            out = [e for event in events for e in self._names.restore_events(event)]
+            for event in out:
+                event["sequence_number"], self._sequence = self._sequence, self._sequence + 1
+        else:
+            out = [self._names.restore_event(event) for event in events] if self._names else events
+        if self._reasoning_text:
+            out = [include_in_event(event) for event in out]
         if out and out[-1]["type"] in _TERMINAL:
+            out[-1] = {**out[-1], "response": completed(out[-1]["response"])}
             self.response = out[-1]["response"]
         return out
 

@@ -5,12 +5,18 @@ Chat Completions knows only flat function tools. So:
 - ``function`` tools pass as chat function tools (``strict`` only when true: several upstreams reject the
   field, and ``strict: false`` is the chat default anyway).
 - ``namespace`` tools (Codex sends ``multi_agent_v1`` this way) are flattened: each function inside becomes
-  a chat tool named ``<namespace>__<name>``. A name that would collide with another tool, break the chat
-  name rule (``[A-Za-z0-9_-]{1,64}``) or exceed 64 characters gets a short hash instead of the plain join,
-  so the mapping is always one-to-one. On the way out a call to a flattened name is given back as its own
-  ``name`` plus ``namespace`` — in every streamed event that names it and in the final output.
-- Hosted tools (``web_search``, ``file_search``, ``code_interpreter``, ``mcp``…) and ``custom`` tools
-  cannot run on a chat upstream: they are dropped and reported, never passed on raw.
+  a chat tool named ``<namespace>__<name>`` (the members of ``functions``, the namespace function tools
+  live in for OpenAI's models, keep their own name). A name that would collide with another tool, break
+  the chat name rule (``[A-Za-z0-9_-]{1,64}``) or exceed 64 characters gets a short hash instead of the
+  plain join, so the mapping is always one-to-one. On the way out a call to a flattened name is given back
+  as its own ``name`` plus ``namespace`` — in every streamed event that names it and in the final output.
+- ``custom`` tools (free-form input: Codex's ``apply_patch``, its code-mode ``exec``) are run by the client,
+  so they are kept: each becomes a chat function with one string parameter, ``input`` (a grammar the input
+  must follow goes into the description). Its calls go back as ``custom_tool_call`` items (events
+  ``response.custom_tool_call_input.delta``/``.done``, the input whole once the arguments are complete);
+  replayed ``custom_tool_call`` / ``custom_tool_call_output`` items become the function call and result.
+- Hosted tools (``web_search``, ``file_search``, ``code_interpreter``, ``mcp``…) cannot run on a chat
+  upstream: they are dropped and reported, never passed on raw.
 
 :class:`ToolNames` is the one place the name mapping lives; the request path uses it to rename replayed
 ``function_call`` items, the stream and the non-streamed path to restore names.
@@ -19,8 +25,9 @@ Chat Completions knows only flat function tools. So:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +36,7 @@ from ._server_errors import invalid
 Json = dict[str, Any]
 
 NAMESPACE_SEPARATOR = "__"
+DEFAULT_NAMESPACE = "functions"
 _CHAT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_NAME = 64
 _HASH_CHARS = 8
@@ -45,9 +53,19 @@ class ToolNames:
     _upstream: dict[tuple[str, str], str] = field(default_factory=dict)
     _restored: dict[str, tuple[str, str]] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
+    _custom: set[str] = field(default_factory=set)  # chat names of custom tools
+    _custom_items: set[str] = field(default_factory=set)  # ids of this stream's custom calls
 
     def __bool__(self) -> bool:
-        return bool(self._restored)
+        return bool(self._restored or self._custom)
+
+    @property
+    def has_custom(self) -> bool:
+        return bool(self._custom)
+
+    def mark_custom(self, chat_name: str) -> None:
+        """``chat_name`` is a custom tool: its calls go back as ``custom_tool_call`` items."""
+        self._custom.add(chat_name)
 
     def claim(self, name: str) -> None:
         """A plain function tool's name: flattened names must avoid it."""
@@ -59,10 +77,13 @@ class ToolNames:
         known = self._upstream.get(key)
         if known is not None:
             return known
-        flat = f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+        # "functions" is the namespace function tools live in for OpenAI's models (functions.exec):
+        # its members keep their own names, as a chat model sees plain function tools.
+        joined = f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+        flat = name if namespace == DEFAULT_NAMESPACE else joined
         if flat in self._taken or not _CHAT_NAME.fullmatch(flat):
             digest = hashlib.sha256(f"{namespace}\0{name}".encode()).hexdigest()[:_HASH_CHARS]
-            stem = re.sub(r"[^A-Za-z0-9_-]", "_", flat)[: _MAX_NAME - _HASH_CHARS - 1]
+            stem = re.sub(r"[^A-Za-z0-9_-]", "_", joined)[: _MAX_NAME - _HASH_CHARS - 1]
             flat = f"{stem}_{digest}"
         self._upstream[key] = flat
         self._restored[flat] = key
@@ -74,10 +95,14 @@ class ToolNames:
         return [flat for (_, fn), flat in self._upstream.items() if fn == name]
 
     def restore_item(self, item: Json) -> Json:
-        """A ``function_call`` output item with its Responses name and namespace back (a copy)."""
+        """A ``function_call`` output item with its Responses name and namespace back (a copy); a call of a
+        custom tool becomes the ``custom_tool_call`` it stands for."""
         if item.get("type") != "function_call":
             return item
-        restored = self._restored.get(item.get("name", ""))
+        chat_name = item.get("name", "")
+        restored = self._restored.get(chat_name)
+        if chat_name in self._custom:
+            return _custom_call(item, *(restored or (None, chat_name)))
         if restored is None:
             return item
         namespace, name = restored
@@ -85,7 +110,7 @@ class ToolNames:
 
     def restore_event(self, event: Json) -> Json:
         """A Responses stream event with flattened names given back (the event itself when none)."""
-        if not self._restored:
+        if not self:
             return event
         kind = event.get("type")
         if kind in _ITEM_EVENTS:
@@ -96,14 +121,37 @@ class ToolNames:
             return {**event, "response": self.restore_response(event["response"])}
         return event
 
+    def restore_events(self, event: Json) -> list[Json]:
+        """`restore_event`, and a custom tool's call as the events of a ``custom_tool_call``: its JSON
+        arguments (``{"input": …}``) are not streamed; the input comes whole when they are complete."""
+        kind = event.get("type")
+        if not self._custom:
+            return [self.restore_event(event)]
+        if kind == "response.output_item.added" and event["item"].get("name") in self._custom:
+            self._custom_items.add(event["item"].get("id", ""))
+        if event.get("item_id") in self._custom_items:
+            if kind == "response.function_call_arguments.delta":
+                return []
+            if kind == "response.function_call_arguments.done":
+                return _custom_input_events(event)
+        return [self.restore_event(event)]
+
     def restore_response(self, response: Json) -> Json:
-        if not self._restored or not isinstance(response.get("output"), list):
+        if not self or not isinstance(response.get("output"), list):
             return response
         return {**response, "output": [self.restore_item(item) for item in response["output"]]}
 
     def upstream_item(self, item: Any) -> Any:
-        """A replayed ``function_call`` item named as the upstream knows it (namespace folded in)."""
-        if not isinstance(item, Mapping) or item.get("type") != "function_call":
+        """A replayed call item as the upstream knows it: a ``function_call`` with its namespace folded
+        into the name; a ``custom_tool_call`` (and its output) as the function call standing for it."""
+        if not isinstance(item, Mapping):
+            return item
+        kind = item.get("type")
+        if kind == "custom_tool_call":
+            item = _as_function_call(item)
+        elif kind == "custom_tool_call_output":
+            return {**item, "type": "function_call_output"}
+        elif kind != "function_call":
             return item
         namespace, name = item.get("namespace"), item.get("name")
         if not isinstance(namespace, str) or not namespace or not isinstance(name, str):
@@ -111,6 +159,51 @@ class ToolNames:
         folded = {k: v for k, v in item.items() if k != "namespace"}
         folded["name"] = self.upstream_name(namespace, name)
         return folded
+
+
+CUSTOM_INPUT = "input"
+"""The one parameter of the function a custom tool becomes: the tool's free-form input, as a string."""
+
+
+def custom_input(arguments: str) -> str:
+    """A custom tool's input from the arguments of the function call standing for it; arguments that do
+    not follow the wrapper (a model that sent the raw input) are the input themselves."""
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return arguments
+    value = parsed.get(CUSTOM_INPUT) if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else arguments
+
+
+def custom_call_id(function_call_id: str) -> str:
+    """The core mints ``fc_`` ids; a custom tool call's is ``ctc_`` (what OpenAI and ``check_stream`` use)."""
+    return "ctc_" + function_call_id.removeprefix("fc_")
+
+
+def _custom_call(item: Json, namespace: str | None, name: str) -> Json:
+    call = {k: v for k, v in item.items() if k not in ("arguments", "name", "namespace", "type")}
+    call.update(type="custom_tool_call", name=name, input=custom_input(item.get("arguments") or ""))
+    if isinstance(call.get("id"), str):
+        call["id"] = custom_call_id(call["id"])
+    if namespace:
+        call["namespace"] = namespace
+    return call
+
+
+def _custom_input_events(done: Json) -> list[Json]:
+    text = custom_input(done.get("arguments") or "")
+    common = {"item_id": custom_call_id(done["item_id"]), "output_index": done["output_index"]}
+    return [
+        {"type": "response.custom_tool_call_input.delta", **common, "delta": text},
+        {"type": "response.custom_tool_call_input.done", **common, "input": text},
+    ]
+
+
+def _as_function_call(item: Mapping[str, Any]) -> Json:
+    arguments = json.dumps({CUSTOM_INPUT: item.get("input") if isinstance(item.get("input"), str) else ""})
+    kept = {k: v for k, v in item.items() if k not in ("input", "type")}
+    return {**kept, "type": "function_call", "arguments": arguments}
 
 
 @dataclass
@@ -134,6 +227,36 @@ def _chat_function(tool: Mapping[str, Any], name: str, param: str) -> Json:
         function["parameters"] = dict(parameters)
     if tool.get("strict") is True:
         function["strict"] = True
+    return {"type": "function", "function": function}
+
+
+_CLIENT_TOOLS = frozenset({"function", "custom"})  # the tools the client runs itself
+
+
+def _client_tool(tool: Mapping[str, Any], name: str, param: str, names: ToolNames) -> Json:
+    if tool["type"] == "function":
+        return _chat_function(tool, name, param)
+    names.mark_custom(name)
+    return _custom_function(tool, name)
+
+
+def _custom_function(tool: Mapping[str, Any], name: str) -> Json:
+    """A custom (free-form input) tool as a chat function taking that input as its one string parameter;
+    a grammar the input must follow goes into the description, the one place a chat model reads it."""
+    given, fmt = tool.get("description"), tool.get("format")
+    description = given if isinstance(given, str) else ""
+    if isinstance(fmt, Mapping) and fmt.get("type") == "grammar" and isinstance(fmt.get("definition"), str):
+        syntax = fmt.get("syntax") if isinstance(fmt.get("syntax"), str) else "grammar"
+        description += f"\n\nThe {CUSTOM_INPUT} must follow this {syntax} grammar:\n{fmt['definition']}"
+    parameters = {
+        "type": "object",
+        "properties": {CUSTOM_INPUT: {"type": "string", "description": "the tool's raw input"}},
+        "required": [CUSTOM_INPUT],
+        "additionalProperties": False,
+    }
+    function: Json = {"name": name, "parameters": parameters}
+    if description:
+        function["description"] = description.strip()
     return {"type": "function", "function": function}
 
 
@@ -163,22 +286,32 @@ def convert_tools(tools: Any) -> ChatTools:
         tools = []
     if not isinstance(tools, list):
         raise invalid("'tools' must be an array.", "tools", "invalid_type")
-    checked = [_tool_object(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+    return convert_tool_list([(f"tools[{i}]", tool) for i, tool in enumerate(tools)])
+
+
+def convert_tool_list(tools: Sequence[tuple[str, Any]]) -> ChatTools:
+    """Tools, each with the ``param`` that names it in errors, as chat tools.
+
+    The same function given twice (``tools`` and an ``additional_tools`` item, or a tool set updated later
+    in the conversation) is sent once, with its last definition.
+    """
+    checked = [(param, _tool_object(tool, param)) for param, tool in tools]
     names = ToolNames()
-    for tool in checked:
-        if tool["type"] == "function":
+    for _, tool in checked:
+        if tool["type"] in _CLIENT_TOOLS:
             names.claim(str(tool.get("name")))
-    chat: list[Json] = []
+    chat: dict[str, Json] = {}
     dropped: list[str] = []
-    for index, tool in enumerate(checked):
-        param = f"tools[{index}]"
-        if tool["type"] == "function":
-            chat.append(_chat_function(tool, _function_name(tool, param), param))
+    for param, tool in checked:
+        if tool["type"] in _CLIENT_TOOLS:
+            converted = [_client_tool(tool, _function_name(tool, param), param, names)]
         elif tool["type"] == "namespace":
-            chat.extend(_namespace_tools(tool, param, names, dropped))
+            converted = _namespace_tools(tool, param, names, dropped)
         else:
+            converted = []
             dropped.append(_describe_dropped(tool))
-    return ChatTools(chat, names, dropped)
+        chat.update((c["function"]["name"], c) for c in converted)
+    return ChatTools(list(chat.values()), names, dropped)
 
 
 def _namespace_tools(tool: Mapping[str, Any], param: str, names: ToolNames, dropped: list[str]) -> list[Json]:
@@ -190,11 +323,11 @@ def _namespace_tools(tool: Mapping[str, Any], param: str, names: ToolNames, drop
     for index, member in enumerate(members):
         member_param = f"{param}.tools[{index}]"
         member = _tool_object(member, member_param)
-        if member["type"] != "function":
+        if member["type"] not in _CLIENT_TOOLS:
             dropped.append(_describe_dropped(member, f"{namespace}."))
             continue
         name = names.upstream_name(namespace, _function_name(member, member_param))
-        chat.append(_chat_function(member, name, member_param))
+        chat.append(_client_tool(member, name, member_param, names))
     return chat
 
 
@@ -238,7 +371,7 @@ def convert_tool_choice(choice: Any, tools: ChatTools) -> str | Json | None:
         return choice
     if not isinstance(choice, Mapping) or not isinstance(choice.get("type"), str):
         raise invalid("'tool_choice' must be a string or an object with a 'type'.", "tool_choice")
-    if choice["type"] == "function":
+    if choice["type"] in _CLIENT_TOOLS:
         return _chat_choice_for_function(choice, tools)
     if choice["type"] == "allowed_tools":
         return _allowed_tools(choice, tools)

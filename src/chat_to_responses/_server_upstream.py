@@ -13,9 +13,12 @@ connection at once (the upstream stops generating) instead of leaving it to the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -63,6 +66,60 @@ def _unreachable(exc: httpx.TransportError) -> BridgeError:
         kind="upstream_error",
         code="upstream_error",
     )
+
+
+_PROBE_SECONDS = 5.0
+_PROBE_MODELS_SHOWN = 5
+
+
+def missing_v1_hint(upstream: str) -> str | None:
+    """Why a 404 from ``upstream`` probably happened: a base URL without the ``/v1`` most servers need."""
+    path = urlsplit(upstream).path.rstrip("/")
+    if path.endswith("/v1") or "/v1/" in path:
+        return None
+    return f"the upstream URL probably lacks /v1 (try {upstream.rstrip('/')}/v1)"
+
+
+@dataclass(frozen=True)
+class UpstreamProbe:
+    """What ``GET {upstream}/models`` said: an HTTP status, or the transport error that prevented one."""
+
+    url: str
+    status_code: int | None = None
+    error: str | None = None
+    models: tuple[str, ...] = ()
+    hint: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def describe(self) -> str:
+        """One line for the log."""
+        if self.status_code is None:
+            return f"upstream {self.url} is unreachable ({self.error}): every request will fail with 502/504"
+        if self.ok:
+            shown = ", ".join(self.models[:_PROBE_MODELS_SHOWN])
+            more = "…" if len(self.models) > _PROBE_MODELS_SHOWN else ""
+            return f"upstream {self.url} answered {self.status_code}: models {shown or '(none listed)'}{more}"
+        hint = f": {self.hint}" if self.hint else ""
+        return f"upstream {self.url} answered HTTP {self.status_code}{hint}"
+
+    def as_json(self) -> Json:
+        keys = ("url", "status_code", "error", "hint")
+        body: Json = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return {"reachable": self.status_code is not None, "ok": self.ok, **body, "seconds": self.seconds}
+
+
+def _model_names(content: bytes) -> tuple[str, ...]:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return ()
+    entries = data.get("data") if isinstance(data, dict) else None
+    names = (e.get("id") for e in entries or [] if isinstance(e, dict))
+    return tuple(n for n in names if isinstance(n, str))
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
@@ -147,10 +204,29 @@ class Upstream:
                 502, "upstream returned a body that is not JSON", kind="upstream_error", code="upstream_error"
             ) from None
 
-    async def models(self, authorization: str | None) -> httpx.Response:
+    async def probe(self) -> UpstreamProbe:
+        """``GET {upstream}/models`` with the server's own key (if any), within a few seconds."""
+        url, started = self._config.models_url, time.monotonic()
+        try:
+            response = await self.models(None, timeout=_PROBE_SECONDS)
+        except BridgeError as error:
+            return UpstreamProbe(url, error=error.message, seconds=round(time.monotonic() - started, 3))
+        status = response.status_code
+        return UpstreamProbe(
+            url,
+            status_code=status,
+            models=_model_names(response.content) if response.is_success else (),
+            hint=missing_v1_hint(self._config.upstream) if status == 404 else None,
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    async def models(self, authorization: str | None, timeout: float | None = None) -> httpx.Response:
         """``GET {upstream}/models``, read whole; an HTTP error is returned as is, for a pass-through."""
         request = self._client.build_request(
-            "GET", self._config.models_url, headers=self._headers(authorization, "application/json")
+            "GET",
+            self._config.models_url,
+            headers=self._headers(authorization, "application/json"),
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
         )
         try:
             response = await self._client.send(request)

@@ -154,7 +154,7 @@ def _format_item_event(event_type: str, event: JSONObject) -> str:
     fields = [f"#{_word(event.get('output_index'))}", _word(item_type), _word(item.get("id"))]
     if item_type == "message":
         fields += _message_fields(event_type, item)
-    elif item_type == "function_call":
+    elif item_type in ("function_call", "custom_tool_call"):
         fields += _function_call_fields(item)
     elif item_type == "reasoning":
         fields += _reasoning_fields(item)
@@ -206,7 +206,9 @@ def _function_call_fields(item: JSONObject) -> list[str]:
     return [
         f"call_id={_word(item.get('call_id'))}",
         f"name={_word(item.get('name'))}",
-        f"args={_text(item.get('arguments'))}",
+        f"input={_text(item.get('input'))}"
+        if item.get("type") == "custom_tool_call"
+        else f"args={_text(item.get('arguments'))}",
     ]
 
 
@@ -289,6 +291,8 @@ _FORMATTERS: Final[dict[str, Callable[[str, JSONObject], str]]] = {
     "response.output_text.annotation.added": _format_annotation,
     "response.function_call_arguments.delta": _text_field("delta", index_key=None),
     "response.function_call_arguments.done": _text_field("arguments", index_key=None),
+    "response.custom_tool_call_input.delta": _text_field("delta", index_key=None),
+    "response.custom_tool_call_input.done": _text_field("input", index_key=None),
     "response.reasoning_summary_text.delta": _text_field("delta", index_key="summary_index"),
     "response.reasoning_summary_text.done": _text_field("text", index_key="summary_index"),
     "response.reasoning_text.delta": _text_field("delta"),
@@ -313,3 +317,56 @@ if TYPE_CHECKING or importlib.util.find_spec("syrupy") is not None:
         def serialize(self, data: Any, **kwargs: Any) -> Any:
             text = data if isinstance(data, str) else format_events(data)
             return super().serialize(text, **kwargs)
+
+
+# --- timeline: the snapshot form for a person, text deltas joined -----------------------------------
+
+
+class Timeline:
+    """The snapshot lines of a stream with each run of text deltas joined into one line.
+
+    ``add(event)`` returns the lines it completes and ``flush()`` the last one, so a long stream is
+    written as it is read. A joined run is numbered ``first-last`` and its text is the deltas in order.
+    """
+
+    def __init__(self) -> None:
+        self._run: JSONObject | None = None
+        self._run_key: tuple[object, ...] = ()
+        self._parts: list[str] = []
+        self._last_number: object = None
+
+    def add(self, raw: object) -> list[str]:
+        event = as_wire_event(raw)
+        key = _delta_run_key(event)
+        if event is not None and key is not None and self._run is not None and key == self._run_key:
+            self._parts.append(str(event["delta"]))
+            self._last_number = event.get("sequence_number")
+            return []
+        lines = self.flush()
+        if event is not None and key is not None:
+            self._run, self._run_key, self._parts = event, key, [str(event["delta"])]
+            self._last_number = event.get("sequence_number")
+            return lines
+        lines.append(_format_event(raw if event is None else event))
+        return lines
+
+    def flush(self) -> list[str]:
+        if self._run is None:
+            return []
+        run, first = self._run, self._run.get("sequence_number")
+        line = _format_event({**run, "delta": "".join(self._parts)})
+        if len(self._parts) > 1:  # `4-39 …`: the numbers of the first and the last delta joined
+            line = f"{first}-{self._last_number}" + line[len(str(first)) :]
+        self._run, self._parts = None, []
+        return [line]
+
+
+def _delta_run_key(event: JSONObject | None) -> tuple[object, ...] | None:
+    """What deltas must share to be joined: their type and address; None for any other event."""
+    if event is None or not isinstance(event.get("delta"), str):
+        return None
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or not event_type.endswith(".delta"):
+        return None
+    address = ("item_id", "output_index", "content_index", "summary_index")
+    return (event_type, *(repr(event.get(key)) for key in address))

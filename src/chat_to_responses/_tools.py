@@ -12,6 +12,7 @@ message in full, so it can retry (a tool's other exceptions are not described to
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,3 +57,48 @@ def make_tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
     return ToolCall.model_validate(
         {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
     )
+
+
+_RETURNS = "str | ToolResult | dict | list | BaseModel"
+
+
+def check_invoker(invoker: object, tool_name: str, first: str) -> None:
+    """TypeError now, naming the expected signature, unless ``invoker`` can be awaited with two arguments.
+
+    Caught when the tools are built: called with the wrong arguments at run time, the invoker's
+    TypeError would go to the model as a tool error, and the run would still end ``completed``.
+    ``first`` is what the first argument is, e.g. ``tool_call: ToolCall`` or ``args: GetWeather``.
+    """
+    expected = f"async def {tool_name}({first}, context) -> {_RETURNS}"
+    if not callable(invoker):
+        raise TypeError(
+            f"the invoker of tool {tool_name!r} is not callable ({invoker!r}); expected {expected}"
+        )
+    problem = _arity_problem(invoker, first.partition(":")[0]) or _sync_problem(invoker)
+    if problem:
+        raise TypeError(f"the invoker of tool {tool_name!r} {problem}; expected {expected}")
+
+
+def _arity_problem(invoker: Callable[..., Any], first: str) -> str | None:
+    try:
+        signature = inspect.signature(invoker)
+    except (TypeError, ValueError):  # a builtin without a signature: it will tell at call time
+        return None
+    try:
+        signature.bind(None, None)
+    except TypeError as exc:
+        return f"cannot be called as ({first}, context): {_name(invoker)}{signature}: {exc}"
+    return None
+
+
+def _sync_problem(invoker: Callable[..., Any]) -> str | None:
+    """A plain ``def``: its result cannot be awaited. Anything else (partials, objects…) gets the benefit."""
+    if not (inspect.isfunction(invoker) or inspect.ismethod(invoker)) or hasattr(invoker, "__wrapped__"):
+        return None  # a decorator's wrapper may well return an awaitable from a plain def
+    if inspect.iscoroutinefunction(invoker):
+        return None
+    return f"is a plain function ({_name(invoker)}), not async def: the loop awaits its result"
+
+
+def _name(invoker: Callable[..., Any]) -> str:
+    return getattr(invoker, "__qualname__", None) or type(invoker).__name__

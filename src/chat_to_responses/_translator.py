@@ -20,15 +20,17 @@ interleave two calls. Every fragment goes to its call (``_call_for``); a call be
 has a name and id and the item before it can close — a streaming call closes early only once its
 arguments are complete JSON. Until then its fragments are buffered, never dropped. Anything else
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
-a provider that never sent one.
+a provider that never sent one. A custom tool call is a call whose free-form input is never judged
+complete; a function call that closes with no arguments at all gets ``{}`` (always JSON, as the API sends).
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
-passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason``, or input that
-is not a chunk. An item is announced done (``response.output_item.done``) only when the upstream finished
-it, because Codex executes and replays every item it is told is done: a failure announces nothing more, and
-a length or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose
-arguments are not complete JSON. What the ending cut goes into the terminal response's ``output`` after
+passed to ``finish``, a stream that ends inside a call's arguments with no ``finish_reason`` (or with none
+at all, under ``require_finish_reason``), output it cannot carry (audio), or input that is not a chunk.
+An item is announced done (``response.output_item.done``) only when the upstream finished it, because
+Codex executes and replays every item it is told is done: a failure announces nothing more, and a length
+or filter cut closes the open message or reasoning as ``incomplete`` but never a call whose arguments are
+not complete JSON. What the ending cut goes into the terminal response's ``output`` after
 the done items, status ``incomplete`` (``_cut_open_items``), so everything received so far is kept.
 """
 
@@ -56,6 +58,7 @@ _FINISH: dict[str, tuple[str, str | None]] = {
     "safety": ("incomplete", "content_filter"),  # Gemini native names, passed through by some gateways
     "recitation": ("incomplete", "content_filter"),
     # vLLM reports an aborted request as finish_reason "abort": that is a broken upstream, not an answer.
+    "function_call": ("completed", None),  # the legacy functions API
     "abort": ("failed", None),
     "error": ("failed", None),
 }
@@ -119,7 +122,7 @@ class _Message:
 
 
 class _Reasoning:
-    __slots__ = ("carriers", "id", "index", "raw", "summary", "summary_open")
+    __slots__ = ("carriers", "id", "index", "raw", "sealed", "summary", "summary_open")
 
     def __init__(self, item_id: str, index: int) -> None:
         self.id, self.index = item_id, index
@@ -127,10 +130,22 @@ class _Reasoning:
         self.summary_open = False
         self.raw = TextBuffer()
         self.carriers: list[dict[str, Any]] = []
+        self.sealed = False  # its block's signature came: more reasoning is another block, another item
 
 
 class _Call:
-    __slots__ = ("args", "call_id", "carrier", "checked_len", "complete", "id", "index", "name", "state")
+    __slots__ = (
+        "args",
+        "call_id",
+        "carrier",
+        "checked_len",
+        "complete",
+        "custom",
+        "id",
+        "index",
+        "name",
+        "state",
+    )
 
     PENDING, OPEN, DONE = 0, 1, 2
 
@@ -138,6 +153,7 @@ class _Call:
         self.call_id = fragment.call_id
         self.name = fragment.name
         self.carrier = fragment.carrier
+        self.custom = fragment.custom  # a custom_tool_call: ``args`` is its free-form input
         self.args = TextBuffer()
         self.state = _Call.PENDING
         self.id = ""
@@ -160,12 +176,14 @@ class StreamTranslator:
         reasoning: ReasoningMode = "summary",
         think_tags: bool = True,
         choice_index: int = 0,
+        require_finish_reason: bool = False,
     ) -> None:
         if reasoning not in ("summary", "text"):
             raise ValueError(f"reasoning must be 'summary' or 'text', not {reasoning!r}")
         self._ids: IdFactory = ids or random_id
         self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
+        self._require_finish_reason = require_finish_reason
         self._template = dict(response or {})
         template_id = self._template.get("id")
         self.response_id = (
@@ -245,6 +263,11 @@ class StreamTranslator:
                     "server_error",
                     "the upstream stream ended inside a tool call's arguments (no finish_reason)",
                 )
+            elif self._finish_reason is None and self._require_finish_reason:
+                self._terminate_failed(
+                    "server_error",
+                    "upstream stream ended without a finish_reason (require_finish_reason is on): it was cut",
+                )
             else:
                 status, reason = _FINISH.get(self._finish_reason or "stop", ("completed", None))
                 if status == "failed":
@@ -310,6 +333,8 @@ class StreamTranslator:
             self._append_to_message("refusal", value, None)
         elif kind == c.ANNOTATION:
             self._on_annotation(value)
+        elif kind == c.UNSUPPORTED:
+            self._terminate_failed("server_error", value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
         think = self._think
@@ -501,7 +526,7 @@ class StreamTranslator:
 
     def _reasoning(self) -> _Reasoning:
         current = self._current
-        if isinstance(current, _Reasoning):
+        if isinstance(current, _Reasoning) and not current.sealed:
             return current
         self._flush_calls("completed")
         return self._start_reasoning()
@@ -553,7 +578,9 @@ class StreamTranslator:
 
     def _on_carrier(self, carrier: dict[str, Any]) -> None:
         # A signature belongs with the reasoning it signs; one with no reasoning open gets its own item.
-        self._reasoning().carriers.append(carrier)
+        item = self._reasoning()
+        item.carriers.append(carrier)
+        item.sealed = c.ends_block(carrier)
 
     def _close_reasoning(self, item: _Reasoning, status: str) -> dict[str, Any]:
         location = {"item_id": item.id, "output_index": item.index}
@@ -587,6 +614,8 @@ class StreamTranslator:
             call.name = fragment.name
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
+        if fragment.custom and call.state == _Call.PENDING:
+            call.custom = True  # the type may come on any fragment before the call is an item
         if fragment.arguments:
             self._append_arguments(call, fragment.arguments)
             if self.done:
@@ -632,14 +661,13 @@ class StreamTranslator:
             return
         call.args.append(arguments)
         if call.state == _Call.OPEN:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": arguments,
-                }
-            )
+            self._emit_arguments_delta(call, arguments)
+
+    def _emit_arguments_delta(self, call: _Call, delta: str) -> None:
+        kind = "custom_tool_call_input" if call.custom else "function_call_arguments"
+        self._emit(
+            {"type": f"response.{kind}.delta", "item_id": call.id, "output_index": call.index, "delta": delta}
+        )
 
     def _advance_calls(self) -> None:
         """Turn waiting calls into items as far as the stream allows without risking a lost fragment."""
@@ -680,40 +708,33 @@ class StreamTranslator:
             reasoning = current if isinstance(current, _Reasoning) else self._start_reasoning()
             reasoning.carriers.append({**call.carrier, "call_id": call.call_id})
         self._close_current("completed")
-        call.id, call.index, call.state = self._ids("fc"), len(self._output), _Call.OPEN
+        call.id = self._ids("ctc" if call.custom else "fc")
+        call.index, call.state = len(self._output), _Call.OPEN
         self._current = call
-        item = {
-            "type": "function_call",
-            "id": call.id,
-            "call_id": call.call_id,
-            "name": call.name or "",
-            "arguments": "",
-            "status": "in_progress",
-        }
-        self._emit_item_added(item, call.index)
+        self._emit_item_added(_call_item(call, "in_progress", ""), call.index)
         if call.args:
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": call.id,
-                    "output_index": call.index,
-                    "delta": call.args.value(),
-                }
-            )
+            self._emit_arguments_delta(call, call.args.value())
 
     def _close_call(self, call: _Call, status: str) -> dict[str, Any]:
         call.state = _Call.DONE
-        done = _call_item(call, status)
+        arguments = call.args.value()
+        location = {"item_id": call.id, "output_index": call.index}
+        if call.custom:
+            self._emit({"type": "response.custom_tool_call_input.done", **location, "input": arguments})
+            return _call_item(call, status, arguments)
+        if status == "completed" and not arguments.strip():
+            # A tool without parameters streams ``arguments: ""``; the Responses API always sends JSON.
+            self._emit_arguments_delta(call, "{}")
+            arguments += "{}"
         self._emit(
             {
                 "type": "response.function_call_arguments.done",
-                "item_id": call.id,
-                "output_index": call.index,
-                "name": done["name"],
-                "arguments": done["arguments"],
+                **location,
+                "name": call.name or "",
+                "arguments": arguments,
             }
         )
-        return done
+        return _call_item(call, status, arguments)
 
     # ------------------------------------------------------------------ closing and ending
 
@@ -762,7 +783,8 @@ class StreamTranslator:
     def _inside_arguments(self) -> bool:
         """Whether a call's arguments so far are not complete JSON (the open call or one still waiting)."""
         calls = [*self._waiting, self._current] if isinstance(self._current, _Call) else self._waiting
-        return any(call.args and not _args_complete(call) for call in calls)
+        # A custom call's free-form input gives no sign of its end: only a finish_reason could say it was cut.
+        return any(call.args and not call.custom and not _args_complete(call) for call in calls)
 
     def _cut_open_items(self) -> None:
         """The ending cut the open item and the calls still waiting: output only, status ``incomplete``."""
@@ -776,7 +798,10 @@ class StreamTranslator:
             self._cut.append(_call_item(current, "incomplete"))
         while self._waiting:
             call = self._waiting.popleft()
-            call.id, call.call_id = self._ids("fc"), call.call_id or self._ids("call")
+            call.id, call.call_id = (
+                self._ids("ctc" if call.custom else "fc"),
+                call.call_id or self._ids("call"),
+            )
             self._cut.append(_call_item(call, "incomplete"))
 
     def _terminate(
@@ -842,19 +867,36 @@ def _reasoning_item(item: _Reasoning, status: str) -> dict[str, Any]:
     return done
 
 
-def _call_item(call: _Call, status: str) -> dict[str, Any]:
+def _call_item(call: _Call, status: str, arguments: str | None = None) -> dict[str, Any]:
+    """A function_call item, or a custom_tool_call item (whose free-form ``input`` holds the arguments)."""
+    if arguments is None:
+        arguments = call.args.value()
+    if call.custom:
+        return {
+            "type": "custom_tool_call",
+            "id": call.id,
+            "call_id": call.call_id,
+            "name": call.name or "",
+            "input": arguments,
+            "status": status,
+        }
     return {
         "type": "function_call",
         "id": call.id,
         "call_id": call.call_id,
         "name": call.name or "",
-        "arguments": call.args.value(),
+        "arguments": arguments,
         "status": status,
     }
 
 
 def _args_complete(call: _Call) -> bool:
-    """Whether a call's arguments so far are a complete JSON value (then it may close early)."""
+    """Whether a call's arguments so far are a complete JSON value (then it may close early).
+
+    Never for a custom tool call: its free-form input gives no sign of its end.
+    """
+    if call.custom:
+        return False
     length = call.args.length
     if length != call.checked_len:
         call.checked_len = length

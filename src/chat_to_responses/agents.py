@@ -59,7 +59,9 @@ Truncation and errors
   ``response.failed`` carrying the upstream's message; the Runner raises ``ModelBehaviorError``. An HTTP
   error before the stream starts is the openai client's exception, unchanged (retried by the client, or
   by the Runner with ``ModelSettings.retry``).
-- A stream that ends cleanly without a ``finish_reason`` (some vLLM deployments) is completed.
+- A stream that ends cleanly without a ``finish_reason`` (some vLLM deployments) is completed, except on
+  the official OpenAI endpoint, which always sends one: there, as in openai-agents, it was cut and fails
+  (option ``require_finish_reason``: ``True`` / ``False`` to decide it yourself).
 
 Tracing: a generation span per call, as openai-agents' chat model records it (model, settings, base URL
 without credentials, usage; input messages and output only when tracing includes data; errors).
@@ -67,13 +69,15 @@ without credentials, usage; input messages and output only when tracing includes
 
 from __future__ import annotations
 
+from ._dist import install_command
+
 try:
     from ._agents_model import ChatCmplModel, ChatCmplProvider, ChatCmplResponseError
 except ModuleNotFoundError as exc:  # pragma: no cover - only without openai-agents
     if (exc.name or "").partition(".")[0] != "agents":
         raise
     raise ModuleNotFoundError(
-        "chat_to_responses.agents needs openai-agents: pip install 'chat-to-responses[agents]'",
+        f"chat_to_responses.agents needs openai-agents: {install_command('agents')}",
         name=exc.name,
     ) from exc
 

@@ -21,15 +21,18 @@ from environment variables (never the command line, which other users can read) 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Only what the core dependencies provide is imported here, so the CLI can list `serve` without the extra.
+from ._dist import install_command
 from ._server_config import ServerConfig, default_store_path
 from ._server_request import DROPPED_HEADER
 from ._server_store import MemoryStore, ResponseStore, SQLiteStore, StoredResponse
@@ -66,27 +69,63 @@ _DESCRIPTION = (
 )
 
 
-def create_app(config: ServerConfig, *, store: ResponseStore | None = None) -> Starlette:
+def create_app(
+    config: ServerConfig, *, store: ResponseStore | None = None, probe_upstream: bool = False
+) -> Starlette:
     """The Starlette ASGI app for ``config``; ``store`` replaces the configured store (its owner closes it).
 
-    The upstream client and the store are opened by the app's lifespan and closed when it ends.
+    The upstream client and the store are opened by the app's lifespan and closed when it ends. With
+    ``probe_upstream``, start-up logs the upstream's URL and what it answers to ``GET /models`` (a warning
+    when it is unreachable, or answers 404 to a URL that probably lacks ``/v1``).
     """
     from ._server_app import create_app as create
 
-    return create(config, store=store)
+    return create(config, store=store, probe_upstream=probe_upstream)
 
 
 def serve(
     config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8080, log_level: str = "info"
 ) -> None:
-    """Run the server under uvicorn until interrupted (Ctrl-C / SIGTERM)."""
+    """Run the server under uvicorn until interrupted (Ctrl-C / SIGTERM).
+
+    At start-up the upstream is named and probed (``GET {upstream}/models``, in the background): the log
+    says whether it answers. Raises ``OSError`` when ``host:port`` cannot be listened on (port in use).
+    """
+    _run(config, _listen(host, port), host=host, port=port, log_level=log_level)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is an error the caller can word, not a
+    traceback or a uvicorn exit deep inside the server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run(config: ServerConfig, sock: socket.socket, *, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     if not _is_loopback(host) and not config.api_key:
         logger.warning(
             "listening on %s without an inbound key: anyone who can reach it can use the upstream", host
         )
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    app = create_app(config, probe_upstream=True)
+    uv_config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    with sock:
+        uvicorn.Server(uv_config).run(sockets=[sock])
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use: choose another with --port"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}: check --host and --port"
 
 
 def _is_loopback(host: str) -> bool:
@@ -104,9 +143,20 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         "serve",
         help="run a Responses API server in front of a Chat Completions upstream",
         description=_DESCRIPTION,
+        formatter_class=_DefaultsFormatter,
     )
     _add_serve_arguments(serve_parser)
     return serve_parser
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless the text already gives it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,27 +165,36 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--upstream",
         required=True,
         metavar="URL",
-        help="Chat Completions base URL, e.g. http://127.0.0.1:8000/v1",
+        help="Chat Completions base URL, usually ending in /v1, e.g. http://127.0.0.1:8000/v1 (required)",
     )
-    add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    add("--port", type=int, default=8080, help="port to bind (default 8080)")
+    add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    add("--port", type=int, default=8080, help="port to bind")
     add(
         "--upstream-api-key-env",
         default=UPSTREAM_KEY_ENV,
         metavar="VAR",
-        help=f"env var with a server-side upstream key (default {UPSTREAM_KEY_ENV}); when unset, each "
-        "client's bearer token is passed through",
+        help="env var with a server-side upstream key; when unset, each client's bearer token is passed "
+        "through",
     )
     add(
         "--api-key-env",
         default=API_KEY_ENV,
         metavar="VAR",
-        help=f"env var with the key clients must send (default {API_KEY_ENV}); needs an upstream key",
+        help="env var with the key clients must send; needs an upstream key",
     )
-    add("--store", choices=("sqlite", "memory", "none"), default="sqlite", help="where responses are kept")
+    add(
+        "--store",
+        choices=("sqlite", "memory", "none"),
+        default="sqlite",
+        help="where responses are kept for previous_response_id",
+    )
     add("--store-path", type=Path, metavar="PATH", help=f"SQLite file (default {default_store_path()})")
     add(
-        "--store-ttl", type=float, default=7 * 24 * 3600.0, metavar="SECONDS", help="stored response lifetime"
+        "--store-ttl",
+        type=float,
+        default=7 * 24 * 3600.0,
+        metavar="SECONDS",
+        help="stored response lifetime",
     )
     add("--store-max-entries", type=int, default=5000, metavar="N", help="most stored responses kept")
     add(
@@ -144,7 +203,12 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default="pass",
         help="send reasoning.effort upstream as reasoning_effort, or never",
     )
-    add("--max-tokens-field", choices=("max_tokens", "max_completion_tokens"), default="max_tokens")
+    add(
+        "--max-tokens-field",
+        choices=("max_tokens", "max_completion_tokens"),
+        default="max_tokens",
+        help="the chat field max_output_tokens becomes",
+    )
     add(
         "--reasoning-output",
         choices=("summary", "text"),
@@ -152,14 +216,29 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how raw reasoning is shown",
     )
     add("--no-think-tags", action="store_true", help="keep <think> tags in the text")
-    add("--reasoning-history", choices=("tool_turns", "always", "never"), default="tool_turns")
-    add("--default-model", metavar="NAME", help="model for requests that name none")
+    add(
+        "--require-finish-reason",
+        action="store_true",
+        help="fail a stream that ends without a finish_reason, as cut (default: complete it)",
+    )
+    add(
+        "--reasoning-history",
+        choices=("tool_turns", "always", "never"),
+        default="tool_turns",
+        help="which replayed assistant turns carry reasoning_content",
+    )
+    add("--default-model", metavar="NAME", help="model for requests that name none (default: none, a 400)")
     add("--max-body-bytes", type=int, default=32 * 1024 * 1024, metavar="N", help="request body size limit")
-    add("--record", type=Path, metavar="DIR", help="save every upstream chunk stream as a JSONL fixture")
-    add("--connect-timeout", type=float, default=10.0, metavar="SECONDS")
+    add(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="save every upstream chunk stream as a JSONL fixture there (default: none)",
+    )
+    add("--connect-timeout", type=float, default=10.0, metavar="SECONDS", help="upstream connect timeout")
     add("--read-timeout", type=float, default=600.0, metavar="SECONDS", help="longest upstream silence")
     add("--max-connections", type=int, default=1000, metavar="N", help="upstream connection pool size")
-    add("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    add("--log-level", choices=("debug", "info", "warning", "error"), default="info", help="log verbosity")
 
 
 def _env_key(name: str) -> str | None:
@@ -180,6 +259,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_tokens_field=args.max_tokens_field,
         reasoning_output=args.reasoning_output,
         think_tags=not args.no_think_tags,
+        require_finish_reason=args.require_finish_reason,
         reasoning_history=args.reasoning_history,
         default_model=args.default_model,
         max_body_bytes=args.max_body_bytes,
@@ -202,20 +282,28 @@ def run_serve(args: argparse.Namespace) -> int:
         import uvicorn  # noqa: F401
     except ModuleNotFoundError as exc:
         print(
-            f"chat-to-responses serve: {exc.name} is missing: pip install 'chat-to-responses[server]'",
+            f"chat-to-responses serve: {exc.name} is missing; install the server extra: "
+            f"{install_command('server')}",
             file=sys.stderr,
         )
         return 2
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        print(f"chat-to-responses serve: {_listen_error(args.host, args.port, exc)}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     if args.log_level != "debug":  # httpx logs every upstream request at INFO: our own line says more
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    _run(config, sock, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m chat_to_responses.server --upstream URL …``: the ``serve`` command on its own."""
-    parser = argparse.ArgumentParser(prog="chat-to-responses serve", description=_DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog="chat-to-responses serve", description=_DESCRIPTION, formatter_class=_DefaultsFormatter
+    )
     _add_serve_arguments(parser)
     return run_serve(parser.parse_args(argv))
 

@@ -6,7 +6,7 @@
 - Record and replay over httpx transports, for the real `OpenAI` / `AsyncOpenAI` clients:
   `ReplayTransport` serves a script of recorded streams (`StreamTurn`, `ErrorTurn`, `CompletionTurn`) as
   the upstream's HTTP responses; `RecordingTransport` / `recording_client` save every streamed chat
-  completion's raw chunks as a JSONL fixture. They need `httpx` (the `testing` extra).
+  completion's raw chunks as a JSONL fixture. They need `httpx` (the `test` extra).
 - `responses_snapshot` is a pytest fixture (syrupy's `snapshot` with `ResponsesStreamSnapshotExtension`):
   put `from chat_to_responses.testing import responses_snapshot` in a conftest, then
   `assert events == responses_snapshot`.
