@@ -38,6 +38,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._server_app import create_app
 from ._server_config import ServerConfig
+from ._server_errors import error_body
 from ._server_upstream import pooled_transport
 
 logger = logging.getLogger("chat_to_responses.inprocess")
@@ -53,6 +54,7 @@ _RESPONSES_PATH = "/v1/responses"
 # The virtual client's key when none is given: it stands for "no key" and is never sent upstream.
 _NO_KEY = "chat-to-responses-in-process-no-key"
 _QUEUE_SIZE = 16  # body pieces the app may produce ahead of the reader
+_GRACE = 2.0  # seconds an app has to return after a disconnect before it is cancelled
 _NOT_OPTIONS = frozenset({"upstream", "upstream_api_key", "api_key"})
 _END = object()
 
@@ -92,11 +94,17 @@ def _require_asyncio() -> asyncio.AbstractEventLoop:
         ) from None
 
 
+def _headers(request: httpx.Request, *, drop: frozenset[bytes] = frozenset()) -> list[tuple[bytes, bytes]]:
+    """The request's headers (names in lower case) but ``drop``; the placeholder key means no key."""
+    placeholder = f"Bearer {_NO_KEY}".encode("latin-1")
+    return [
+        (name, value)
+        for name, value in ((k.lower(), v) for k, v in request.headers.raw)
+        if name not in drop and not (name == b"authorization" and value == placeholder)
+    ]
+
+
 def _scope(request: httpx.Request) -> Message:
-    headers = [(k.lower(), v) for k, v in request.headers.raw if k.lower() != b"authorization"]
-    authorization = request.headers.get("authorization")
-    if authorization and authorization != f"Bearer {_NO_KEY}":
-        headers.append((b"authorization", authorization.encode("latin-1")))
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -107,7 +115,7 @@ def _scope(request: httpx.Request) -> Message:
         "raw_path": request.url.raw_path.split(b"?", 1)[0],
         "query_string": request.url.query,
         "root_path": "",
-        "headers": headers,
+        "headers": _headers(request),
         "client": ("127.0.0.1", 0),
         "server": (request.url.host, request.url.port or 80),
         "state": {},
@@ -157,13 +165,7 @@ class _Exchange:
         else:
             logger.error("in-process app ended without a response")
         return httpx.Response(
-            500,
-            json={
-                "error": {
-                    "message": "The server had an error processing your request.",
-                    "type": "server_error",
-                }
-            },
+            500, json=error_body("The server had an error processing your request.", kind="server_error")
         )
 
     async def next_piece(self) -> bytes | None:
@@ -178,18 +180,23 @@ class _Exchange:
                     f"the in-process app failed during the response: {message.error!r}"
                 )
             if message is _END or not message.get("more_body", False):
-                await self.aclose()
+                await self.aclose()  # the body is complete: the app is only cleaning up
             if message is not _END and message.get("body"):
                 return bytes(message["body"])
         return None
 
     async def aclose(self) -> None:
-        """End the exchange: a disconnect for the app (it cancels the upstream), then cancel and await it."""
+        """End the exchange: a disconnect for the app, which then cancels the upstream and returns.
+
+        The app is given a moment to do so itself (its own cancel scopes shield the upstream's closing);
+        one that does not is cancelled.
+        """
         self._done = True
         self._disconnect.set()
+        await asyncio.wait([self._task], timeout=_GRACE)
         if not self._task.done():
             self._task.cancel()
-        await asyncio.wait([self._task])
+            await asyncio.wait([self._task])
 
 
 class _Lifespan:
@@ -281,14 +288,10 @@ class InProcessTransport(httpx.AsyncBaseTransport):
 
     async def _forward(self, request: httpx.Request) -> httpx.Response:
         rest = request.url.raw_path[len(_VIRTUAL.raw_path) :].decode("ascii")
-        headers = [(k, v) for k, v in request.headers.raw if k.lower() not in (b"host", b"authorization")]
-        authorization = request.headers.get("authorization")
-        if authorization and authorization != f"Bearer {_NO_KEY}":
-            headers.append((b"authorization", authorization.encode("latin-1")))
         forwarded = httpx.Request(
             request.method,
             self._upstream_base + rest,
-            headers=headers,
+            headers=_headers(request, drop=frozenset({b"host"})),
             content=await request.aread(),
             extensions=request.extensions,
         )
