@@ -264,8 +264,15 @@ async def test_app_failures_are_a_500_or_a_broken_body(caplog: pytest.LogCapture
 # ----------------------------------------------------------------------------------- an existing client
 
 
+class TrackedReplay(ReplayTransport):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
 async def test_an_existing_client_lends_its_url_key_and_transport() -> None:
-    replay = ReplayTransport(tool_then_answer())
+    replay = TrackedReplay(tool_then_answer())
     upstream = openai.AsyncOpenAI(
         base_url="http://replay.invalid/v1",
         api_key="sk-existing",
@@ -278,8 +285,9 @@ async def test_an_existing_client_lends_its_url_key_and_transport() -> None:
     assert [str(r.url) for r in replay.requests] == ["http://replay.invalid/v1/chat/completions"] * 2
     assert {r.headers["authorization"] for r in replay.requests} == {"Bearer sk-existing"}
     assert [m["role"] for m in replay.request_bodies[1]["messages"]] == ["user", "assistant", "tool"]
-    replay.streams.clear()
-    await upstream.close()  # the in-process client did not close the transport it borrowed
+    assert not replay.closed  # borrowed, not closed with the in-process client
+    await upstream.close()
+    assert replay.closed
 
 
 # ----------------------------------------------------------------------------------------------- sync

@@ -244,16 +244,6 @@ class _AsyncBody(httpx.AsyncByteStream):
         await self.exchange.aclose()
 
 
-class _Borrowed(httpx.AsyncBaseTransport):
-    """Another client's transport, used but never closed here."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._inner.handle_async_request(request)
-
-
 class InProcessTransport(httpx.AsyncBaseTransport):
     """Routes ``/v1/responses…`` to the bridge app in-process and everything else to the upstream."""
 
@@ -261,6 +251,7 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         self, config: ServerConfig, upstream_transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self._upstream_base = config.upstream.rstrip("/")
+        self._owns_upstream = upstream_transport is None  # a given transport stays the caller's
         self._upstream = upstream_transport or pooled_transport(config)
         self._app = cast(App, create_app(config, upstream_transport=self._upstream))
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -272,7 +263,9 @@ class InProcessTransport(httpx.AsyncBaseTransport):
         loop = _require_asyncio()
         if self._closed:
             raise InProcessClientError("this in-process Responses client is closed")
-        if self._loop is not None and self._loop is not loop:
+        if self._loop is None:
+            self._loop = loop  # the upstream pool's connections belong to it too
+        elif self._loop is not loop:
             raise InProcessClientError(
                 "the in-process Responses client is bound to the event loop it was first used on; "
                 "create one client per event loop"
@@ -300,12 +293,15 @@ class InProcessTransport(httpx.AsyncBaseTransport):
     async def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Run the app's lifespan (upstream client, store) once, on first use."""
         if self._started is None:
-            self._loop = loop
             self._started = loop.create_future()
             try:
                 await self._enter_lifespan()
-            except BaseException as exc:
+            except Exception as exc:  # every later request fails the same way
                 self._started.set_exception(exc)
+                self._started.exception()  # retrieved: the first request raises it
+                raise
+            except BaseException:
+                self._started.cancel()
                 raise
             self._started.set_result(None)
             return
@@ -324,7 +320,7 @@ class InProcessTransport(httpx.AsyncBaseTransport):
             if self._lifespan is not None:
                 await self._lifespan.step("shutdown")
         finally:
-            if not isinstance(self._upstream, _Borrowed):
+            if self._owns_upstream:
                 await self._upstream.aclose()
 
 
@@ -431,7 +427,7 @@ def _resolve(
     config = config_for(str(upstream.base_url), options)
     inner = getattr(getattr(upstream, "_client", None), "_transport", None)
     # An httpx client's transport (a ReplayTransport, a proxy…) is reused; openai 3's own httpx2 is not.
-    borrowed = _Borrowed(inner) if isinstance(inner, httpx.AsyncBaseTransport) else None
+    borrowed = inner if isinstance(inner, httpx.AsyncBaseTransport) else None  # not closed here
     return config, borrowed, api_key if api_key is not None else upstream.api_key
 
 
