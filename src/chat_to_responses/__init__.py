@@ -5,8 +5,9 @@ The core is :class:`ChatCmplStreamHandler` (sans-IO: ``feed(chunk) -> events``, 
 :func:`translate_sse` / :func:`atranslate_sse` are the wire path (SSE bytes in, SSE frames out, no
 pydantic models), what an HTTP bridge runs. SSE framing both
 ways: :func:`encode_sse` for Responses events, :class:`ChatSSEDecoder` / :func:`read_chunk_file` for Chat
-Completions streams. Test helpers (stream validator, snapshots, record/replay) are in
-``chat_to_responses.testing``.
+Completions streams. :func:`responses_client` / :func:`responses_client_sync` are openai clients whose
+``responses.*`` run the HTTP bridge in-process (for any framework that takes an openai client). Test
+helpers (stream validator, snapshots, record/replay) are in ``chat_to_responses.testing``.
 """
 
 from __future__ import annotations

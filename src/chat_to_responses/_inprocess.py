@@ -410,11 +410,11 @@ class SyncInProcessTransport(httpx.BaseTransport):
 
 # ---------------------------------------------------------------------------------------------- factories
 
-Upstream = str | openai.AsyncOpenAI | openai.OpenAI
+UpstreamLike = str | openai.AsyncOpenAI | openai.OpenAI
 
 
 def _resolve(
-    upstream: Upstream, api_key: str | None, options: dict[str, Any]
+    upstream: UpstreamLike, api_key: str | None, options: dict[str, Any]
 ) -> tuple[ServerConfig, httpx.AsyncBaseTransport | None, str | None]:
     """The config, the borrowed upstream transport (if any) and the upstream key for ``upstream``."""
     if isinstance(upstream, str):
@@ -431,7 +431,9 @@ def _resolve(
     return config, borrowed, api_key if api_key is not None else upstream.api_key
 
 
-def responses_client(upstream: Upstream, *, api_key: str | None = None, **options: Any) -> openai.AsyncOpenAI:
+def responses_client(
+    upstream: UpstreamLike, *, api_key: str | None = None, **options: Any
+) -> openai.AsyncOpenAI:
     """A real ``openai.AsyncOpenAI`` whose ``responses.*`` run in-process over a Chat Completions upstream.
 
     Args:
@@ -452,7 +454,9 @@ def responses_client(upstream: Upstream, *, api_key: str | None = None, **option
     return openai.AsyncOpenAI(api_key=key or _NO_KEY, base_url=VIRTUAL_BASE_URL, http_client=cast(Any, http))
 
 
-def responses_client_sync(upstream: Upstream, *, api_key: str | None = None, **options: Any) -> openai.OpenAI:
+def responses_client_sync(
+    upstream: UpstreamLike, *, api_key: str | None = None, **options: Any
+) -> openai.OpenAI:
     """The sync ``openai.OpenAI`` counterpart of :func:`responses_client` (same arguments).
 
     The bridge runs on an event loop thread of the client's own, started on first use and stopped by
