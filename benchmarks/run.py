@@ -347,6 +347,23 @@ def _synthetic(kind: str, n: int) -> list[dict[str, Any]]:
         body = [chunk({"content": "abcd"})] * n
     elif kind == "reasoning":
         body = [chunk({"reasoning_content": "abcd"})] * n
+    elif kind == "blank deltas before <think>":  # issue #17: held while a tag may still come
+        body = [*[chunk({"content": " "})] * n, chunk({"content": "<think>x</think>ok"})]
+    elif kind == "blank deltas with logprobs":
+        blank = chunk({"content": " "})
+        blank["choices"][0]["logprobs"] = {"content": [{"token": " ", "logprob": -0.1, "top_logprobs": []}]}
+        body = [*[blank] * n, chunk({"content": "ok"})]
+    elif kind == "call waiting behind a streaming call":
+
+        def call(index: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
+            function = {"name": name, "arguments": arguments}
+            return chunk(
+                {"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": function}]}
+            )
+
+        more = chunk({"tool_calls": [{"index": 0, "function": {"arguments": "abcd"}}]})
+        body = [call(0, "call_1", "f", '{"x":"'), call(1, "call_2", "g", "{}"), *[more] * n]
+        body.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}))
     else:
         head = chunk(
             {
@@ -374,7 +391,14 @@ def _translate_dicts(chunks: list[dict[str, Any]]) -> None:
 
 def scaling(rounds: int) -> list[tuple[str, str]]:
     rows = []
-    for kind in ("text", "reasoning", "tool arguments"):
+    for kind in (
+        "text",
+        "reasoning",
+        "tool arguments",
+        "blank deltas before <think>",
+        "blank deltas with logprobs",
+        "call waiting behind a streaming call",
+    ):
         per_delta = {}
         for n in (1_000, 10_000, 100_000):
             chunks, reps = _synthetic(kind, n), max(1, 100_000 // n)

@@ -4,7 +4,12 @@
    with every shape of issue #14 among the segments (legacy ``function_call``, a tool streamed with
    ``arguments: ""``, custom tool calls, signed thinking blocks, a thought signature on the text).
 2. Arbitrary chunk sequences — malformed ones included — never raise out of ``feed``/``finish`` and always
-   produce a stream that keeps every rule (``check_stream`` finds nothing).
+   produce a stream that keeps every rule (``check_stream`` finds nothing): ``response.created`` first,
+   exactly one terminal event, last.
+3. The dict, typed and wire paths give the same events, and every event is strict JSON (no NaN or
+   Infinity, no lone surrogate), for the shapes behind issue #17: tool call fragments that never get a
+   name, logprobs that are no JSON number (NaN, ±Infinity, 400-digit integers), halves of emoji, runs of
+   blank deltas before a think tag, a parallel call waiting while another streams.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from hypothesis import strategies as st
 
 from chat_to_responses import ChatCmplStreamHandler, SequentialIds, decode_carriers
 from chat_to_responses.testing import check_stream
+from test_translator_defects import assert_one_terminal_last, assert_strict_json, dict_path, three_paths
 
 # Text without "<" so no accidental think tag; think tags get their own property below.
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="<"), min_size=1, max_size=40)
@@ -132,7 +138,7 @@ def _final(events: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(events[-1]["response"])
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     segments=st.lists(_segment, min_size=1, max_size=6),
     cuts_a=st.lists(st.integers(0, 60), max_size=8),
@@ -202,7 +208,32 @@ def test_think_tags_split_anywhere(
 # ---------------------------------------------------------------------------------------- arbitrary input
 
 _junk = st.one_of(st.none(), st.integers(-2, 3), st.text(max_size=5), st.booleans(), st.just([]), st.just({}))
-_maybe_text = st.one_of(st.none(), st.text(max_size=12), _junk)
+# Halves of an emoji (a provider cut its escaped surrogate pair) and blank runs (before a think tag).
+_odd_text = st.sampled_from(["\ud83d", "\ude00", "a\ud83d", "\ud83d\ude00", " ", "\n\n", "  "])
+_maybe_text = st.one_of(st.none(), st.text(max_size=12), _odd_text, _junk)
+# Numbers strict JSON cannot carry, and an integer too large for a float (an internal error once).
+_odd_number = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([-(10**400), 10**400, -0.0])
+)
+_logprob = st.fixed_dictionaries(
+    {"token": _maybe_text, "logprob": st.one_of(_odd_number, _junk)},
+    optional={
+        "bytes": st.one_of(st.lists(st.integers(0, 255), max_size=3), _junk),
+        "top_logprobs": st.lists(
+            st.fixed_dictionaries({"token": _maybe_text, "logprob": st.one_of(_odd_number, _junk)}),
+            max_size=2,
+        ),
+    },
+)
+# Fragments that never get a function name: id only, arguments only, signature only.
+_nameless_fragment = st.sampled_from(
+    [
+        {"id": "call_x"},
+        {"index": 0, "id": "a"},
+        {"function": {"arguments": '{"k":1}'}},
+        {"index": 2, "extra_content": {"google": {"thought_signature": "sig"}}},
+    ]
+)
 _tool_call = st.fixed_dictionaries(
     {},
     optional={
@@ -273,7 +304,7 @@ _delta = st.fixed_dictionaries(
             ),
             max_size=2,
         ),
-        "tool_calls": st.one_of(st.lists(_tool_call, max_size=3), _junk),
+        "tool_calls": st.one_of(st.lists(st.one_of(_tool_call, _nameless_fragment), max_size=3), _junk),
         "annotations": st.lists(
             st.fixed_dictionaries(
                 {"type": st.just("url_citation"), "url_citation": st.fixed_dictionaries({"url": _maybe_text})}
@@ -295,7 +326,10 @@ _choice = st.fixed_dictionaries(
             _junk,
         ),
         "logprobs": st.one_of(
-            st.none(), st.just({"content": [{"token": "a", "logprob": -1.0, "top_logprobs": []}]}), _junk
+            st.none(),
+            st.just({"content": [{"token": "a", "logprob": -1.0, "top_logprobs": []}]}),
+            st.fixed_dictionaries({"content": st.lists(_logprob, max_size=2)}),
+            _junk,
         ),
     },
 )
@@ -306,23 +340,22 @@ _usage = st.fixed_dictionaries(
         "completion_tokens": st.one_of(st.integers(0, 9), _junk),
     },
 )
-_chunk_strategy = st.one_of(
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "id": st.text(max_size=3),
-            "model": _maybe_text,
-            "choices": st.one_of(st.lists(_choice, max_size=2), _junk),
-            "usage": st.one_of(_usage, _junk),
-            "error": st.one_of(st.just({"message": "boom", "code": 500}), st.just("bad"), st.none()),
-            "citations": st.one_of(st.lists(st.text(max_size=5), max_size=2), _junk),
-        },
-    ),
-    _junk,
+_mapping_chunk = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=3),
+        "created": st.one_of(st.integers(0, 2_000_000_000), _odd_number, _junk),
+        "model": _maybe_text,
+        "choices": st.one_of(st.lists(_choice, max_size=2), _junk),
+        "usage": st.one_of(_usage, _junk),
+        "error": st.one_of(st.just({"message": "boom", "code": 500}), st.just("bad"), st.none()),
+        "citations": st.one_of(st.lists(st.text(max_size=5), max_size=2), _junk),
+    },
 )
+_chunk_strategy = st.one_of(_mapping_chunk, _junk)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     chunks=st.lists(_chunk_strategy, max_size=12),
     error=st.one_of(st.none(), st.just(ConnectionError("reset"))),
@@ -345,3 +378,124 @@ def test_arbitrary_chunks_never_raise_and_keep_the_rules(
     assert violations == [], "\n".join(map(str, violations))
     assert handler.done
     assert events[-1].type in ("response.completed", "response.incomplete", "response.failed")
+    wire = [e.model_dump(mode="json", exclude_unset=True) for e in events]
+    assert_strict_json(wire)
+    assert_one_terminal_last(wire)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    chunks=st.lists(_mapping_chunk, max_size=10),
+    reasoning=st.sampled_from(["summary", "text"]),
+    think_tags=st.booleans(),
+)
+def test_the_three_paths_agree_and_emit_strict_json(
+    chunks: list[dict[str, Any]], reasoning: str, think_tags: bool
+) -> None:
+    events = three_paths(chunks, reasoning=reasoning, think_tags=think_tags)
+    assert_one_terminal_last(events)
+
+
+_blank = st.sampled_from([" ", "\n", "\t", "  \n"])
+_tricky = st.text(alphabet='ab"\\{}[] ', max_size=5)  # what a scanner of JSON text could trip on
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blanks=st.lists(_blank, max_size=30),
+    with_logprobs=st.booleans(),
+    after=st.sampled_from(["<think>why</think>answer", "<thi", "answer", ""]),
+    args=st.dictionaries(
+        _tricky, st.one_of(_tricky, st.integers(), st.lists(_tricky, max_size=2)), max_size=3
+    ),
+    cuts=st.lists(st.integers(0, 80), max_size=12),
+    waiting_args=st.sampled_from(["{}", '{"b":2}']),
+)
+def test_blank_runs_and_waiting_calls(
+    blanks: list[str],
+    with_logprobs: bool,
+    after: str,
+    args: dict[str, Any],
+    cuts: list[int],
+    waiting_args: str,
+) -> None:
+    """Defect 8's shapes: blank deltas held before a think tag (with logprobs), then a streaming call
+    with arguments split anywhere while a second call waits behind it."""
+    streaming = _split(json.dumps(args), cuts)
+    logprobs = {"content": [{"token": " ", "logprob": -0.5, "top_logprobs": []}]} if with_logprobs else None
+    chunks = [_chunk({"content": blank}, logprobs=logprobs) for blank in blanks]
+    chunks += [_chunk({"content": after})] if after else []
+    chunks.append(_tool_chunk(0, "call_a", "f", ""))
+    chunks.append(_tool_chunk(1, "call_b", "g", waiting_args))
+    chunks += [_tool_chunk(0, None, None, piece) for piece in streaming]
+    chunks.append(_chunk({}, finish_reason="tool_calls"))
+    events = three_paths(chunks)
+    assert_one_terminal_last(events)
+    final = events[-1]["response"]
+    calls = [item for item in final["output"] if item["type"] == "function_call"]
+    assert [(c["call_id"], c["arguments"]) for c in calls] == [
+        ("call_a", "".join(streaming)),
+        ("call_b", waiting_args),
+    ]
+    texts = "".join(
+        part["text"] for item in final["output"] if item["type"] == "message" for part in item["content"]
+    )
+    expected_text = "".join(blanks) + after
+    if after.startswith("<think>"):
+        expected_text = "answer"
+    assert texts == expected_text
+    logprob_count = sum(
+        len(part["logprobs"])
+        for item in final["output"]
+        if item["type"] == "message"
+        for part in item["content"]
+    )
+    assert logprob_count == (len(blanks) if with_logprobs else 0)  # held, never lost
+
+
+def _tool_chunk(index: int, call_id: str | None, name: str | None, arguments: str) -> dict[str, Any]:
+    function: dict[str, Any] = {"arguments": arguments}
+    if name:
+        function["name"] = name
+    call: dict[str, Any] = {"index": index, "function": function}
+    if call_id:
+        call["id"] = call_id
+    return _chunk({"tool_calls": [call]})
+
+
+def test_rendered_answers_agree_on_the_three_paths() -> None:
+    """A smoke check of the helper itself on a plain answer (the properties above lean on it)."""
+    events = dict_path(_render([("text", "hi"), ("tool", "add", {"n": 1})], []))
+    assert events[-1]["response"]["status"] == "completed"
+
+
+_astral_text = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8", exclude_characters="<"),
+        st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=_astral_text,
+    cuts=st.lists(st.integers(0, 50), max_size=10),
+    field=st.sampled_from(["content", "reasoning_content", "refusal"]),
+)
+def test_text_cut_inside_surrogate_pairs_comes_out_whole(text: str, cuts: list[int], field: str) -> None:
+    """A server slicing UTF-16 (JavaScript) may cut an emoji's pair across deltas: the halves are joined."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    count = len(units) // 2
+    points = sorted({c % (count + 1) for c in cuts} | {0, count})
+    pieces = [
+        units[2 * a : 2 * b].decode("utf-16-le", "surrogatepass") for a, b in itertools.pairwise(points)
+    ]
+    events = three_paths([*(_chunk({field: p}) for p in pieces if p), _chunk({}, finish_reason="stop")])
+    item = events[-1]["response"]["output"][0]
+    if field == "reasoning_content":
+        assert item["summary"][0]["text"] == text
+    else:
+        assert item["content"][0]["text" if field == "content" else "refusal"] == text

@@ -45,6 +45,8 @@ Choices where the rules are silent
   sum, because some upstreams count it differently and the translator copies it.
 - With `sse_frames`, the k-th data frame must carry the k-th event (same JSON, None vs missing ignored);
   frame violations are indexed by frame position.
+- Strict JSON (rule 5): an event or frame holding NaN or ±Infinity, or a lone UTF-16 surrogate (which no
+  UTF-8 encoder accepts), is a violation: strict parsers (Rust, Go) reject the one, stores the other.
 """
 
 from __future__ import annotations
@@ -381,6 +383,9 @@ class _StreamChecker:
         if event_type is None:
             self.report(1, f"event has no string 'type': {show(event.get('type'))}")
             return event
+        problem = _strict_json_problem(event)
+        if problem is not None:
+            self.report(5, f"{event_type} is not strict JSON: {problem}")
         if event_type != "error" and _is_truthy_json(event.get("error")):
             # The openai SDK raises APIError on any event JSON with a truthy "error" key, mid-stream.
             self.report(3, f"{event_type} has a truthy top-level 'error' key; the openai SDK aborts on it")
@@ -1032,10 +1037,24 @@ def _frame_payload(text: str) -> tuple[str | None, JSONObject | None]:
         return f"data is not JSON: {show(data)}", None
     if not isinstance(payload, dict):
         return f"data is not a JSON object: {show(data)}", None
+    problem = _strict_json_problem(payload)
+    if problem is not None:
+        return f"data is not strict JSON: {problem}", payload
     if payload.get("type") != name:
         # Open Responses compliance; the openai SDK also routes on the SSE event name.
         return f"'event: {name}' but the JSON type is {show(payload.get('type'))}", payload
     return None, payload
+
+
+def _strict_json_problem(value: JSONObject) -> str | None:
+    """Why ``value`` is not strict JSON that encodes as UTF-8, or None."""
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError as exc:  # UnicodeEncodeError is a ValueError too
+        return "a lone surrogate" if isinstance(exc, UnicodeEncodeError) else "NaN or Infinity"
+    except (TypeError, RecursionError):
+        return None  # not JSON-ready at all: the rule that owns the field reports it
+    return None
 
 
 def check_sse_frames(frames: Sequence[bytes | str], events: Sequence[JSONObject | None]) -> list[Violation]:

@@ -37,6 +37,7 @@ Nine chunks in ten carry one plain text, reasoning or tool-call fragment and not
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -62,6 +63,8 @@ def fields_of(obj: Any) -> Mapping[str, Any]:
     the two merge without conflict. Anything else (str, int, list, None…) has nothing to read.
     """
     if type(obj) is dict:
+        return obj
+    if isinstance(obj, Mapping):  # an OrderedDict (json.loads with object_pairs_hook) or any other mapping
         return obj
     fields = getattr(obj, "__dict__", None)
     if fields is None:
@@ -207,7 +210,8 @@ def read_chunk(chunk: Any, choice_index: int) -> ChunkView:
     if isinstance(model, str) and model:
         view.model = model
     created = fields.get("created")
-    if isinstance(created, int) and not isinstance(created, bool) and created > 0:
+    # A float must hold it exactly (``created_at`` is a number in the SDK; 400 digits broke the typed path).
+    if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 2**53:
         view.created = created
     usage, x_groq = fields.get("usage"), fields.get("x_groq")
     if usage is not None or x_groq is not None:
@@ -366,8 +370,9 @@ def _read_thinking_blocks(blocks: list[Any], parts: list[Part], *, text_already_
 
 
 def _read_thinking_block(block: Mapping[str, Any], parts: list[Part], *, text_already_sent: bool) -> None:
-    """LiteLLM's Anthropic ``thinking_blocks``: text (usually also in reasoning_content) + signature."""
-    kind = block.get("type")
+    """LiteLLM's Anthropic ``thinking_blocks``: text (usually also in reasoning_content) + signature. A block
+    without a ``type`` is a thinking block (as openai-agents reads it): skipping it lost the whole delta."""
+    kind = block.get("type", "thinking")
     if kind == "thinking":
         text = _str(block.get("thinking"))
         if text and not text_already_sent:
@@ -505,8 +510,22 @@ def _read_logprob(raw: Any) -> dict[str, Any]:
     }
 
 
+# OpenAI's own floor for a token with no probability to speak of: what -Infinity (or NaN, or a number too
+# large for a float) becomes, since strict JSON has no such numbers.
+LOGPROB_FLOOR: Final = -9999.0
+
+
 def _float(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    """A logprob as a finite float: +Infinity is 0.0 (certain), -Infinity and NaN the floor, junk 0.0."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return 0.0 if value > 0 else LOGPROB_FLOOR
+    if math.isfinite(number):
+        return number
+    return 0.0 if number > 0 else LOGPROB_FLOOR
 
 
 def _bytes(fields: Mapping[str, Any]) -> list[int]:
@@ -548,7 +567,7 @@ def _read_usage(usage: Any, x_groq: Any) -> dict[str, Any] | None:
 
 def _plain(obj: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """A JSON-ready copy of a provider object (dict or SDK model), without the keys in ``drop``."""
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         return {k: v for k, v in obj.items() if k not in drop}
     dump = getattr(obj, "model_dump", None)
     data = dump(mode="json") if callable(dump) else {}

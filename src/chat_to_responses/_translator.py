@@ -22,6 +22,14 @@ arguments are complete JSON. Until then its fragments are buffered, never droppe
 (text, reasoning, a finish reason, the end) flushes the calls still waiting, synthesising a ``call_id`` for
 a provider that never sent one. A custom tool call is a call whose free-form input is never judged
 complete; a function call that closes with no arguments at all gets ``{}`` (always JSON, as the API sends).
+A call with no function name yet is set aside by a flush, not emitted: it waits again once its name comes;
+if it never does, a response that would complete fails at its end, once (a cut stays ``incomplete``).
+Whether a call's arguments are complete JSON is followed incrementally (``_json_end``), so a call waiting
+behind a long streaming one costs nothing per fragment.
+
+Every upstream string goes through ``_unicode.valid_text`` on the way in (an emoji cut between two deltas
+is joined by ``_join_half``, any other lone surrogate becomes U+FFFD) and every logprob is a finite number
+(``_chunks``), so each event is strict JSON that encodes as UTF-8.
 
 The response ends exactly once (``_terminate``): ``completed`` on ``stop``/``tool_calls`` or a clean end,
 ``incomplete`` on ``length``/``content_filter``, ``failed`` on an error object in the stream, an exception
@@ -36,19 +44,24 @@ the done items, status ``incomplete`` (``_cut_open_items``), so everything recei
 
 from __future__ import annotations
 
-import json
+import itertools
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from . import _chunks as c
 from ._carriers import encode_carriers
 from ._ids import IdFactory, random_id
+from ._json_end import JsonEnd
 from ._think import ThinkTagParser
+from ._unicode import valid_json, valid_json_document, valid_text
 
 Event = dict[str, Any]
 ReasoningMode = Literal["summary", "text"]
+
+_REPLACEMENT: Final = "\ufffd"
+_STREAMED_TEXT: Final = frozenset({c.REASONING, c.SUMMARY, c.REFUSAL})  # parts that stream in deltas
 
 # finish_reason → (response status, incomplete reason). Anything unknown ends the response as completed.
 _FINISH: dict[str, tuple[str, str | None]] = {
@@ -108,6 +121,18 @@ class TextBuffer:
             self._blocks = ["".join(self._blocks)]
         return self._blocks[0] if self._blocks else ""
 
+    def since(self, offset: int) -> str:
+        """The text from ``offset`` on; costs the length of that tail, not of the whole text."""
+        tail: list[str] = []
+        end = self.length
+        for piece in itertools.chain(reversed(self._pieces), reversed(self._blocks)):  # lazily: few needed
+            if end <= offset:
+                break
+            start = end - len(piece)
+            tail.append(piece[offset - start :] if offset > start else piece)
+            end = start
+        return "".join(reversed(tail))
+
 
 class _Message:
     __slots__ = ("annotations", "id", "index", "logprobs", "part_kind", "parts", "text")
@@ -139,15 +164,17 @@ class _Call:
         "call_id",
         "carrier",
         "checked_len",
-        "complete",
         "custom",
+        "end",
         "id",
         "index",
         "name",
         "state",
     )
 
-    PENDING, OPEN, DONE = 0, 1, 2
+    # NAMELESS: flushed while it still had no function name, so set aside rather than emitted; it waits
+    # again once its name comes; if it never does, a response that would complete fails (``_terminate``).
+    PENDING, OPEN, DONE, NAMELESS = 0, 1, 2, 3
 
     def __init__(self, fragment: c.ToolFragment) -> None:
         self.call_id = fragment.call_id
@@ -158,8 +185,8 @@ class _Call:
         self.state = _Call.PENDING
         self.id = ""
         self.index = -1
-        self.complete = False  # arguments parse as JSON (checked lazily, see _args_complete)
-        self.checked_len = -1
+        self.end = JsonEnd()  # whether the arguments are complete JSON, followed lazily (_args_complete)
+        self.checked_len = 0
 
 
 Item = _Message | _Reasoning | _Call
@@ -184,7 +211,9 @@ class StreamTranslator:
         self._raw_as_summary = reasoning == "summary"
         self._choice_index = choice_index
         self._require_finish_reason = require_finish_reason
-        self._template = dict(response or {})
+        # Echoed in every lifecycle event: a lone surrogate from the caller (a request's instructions) would
+        # make each of them unencodable, as one from the upstream would.
+        self._template = valid_json_document(dict(response or {}))
         template_id = self._template.get("id")
         self.response_id = (
             template_id
@@ -193,6 +222,7 @@ class StreamTranslator:
         )
         self._think: ThinkTagParser | None = ThinkTagParser() if think_tags else None
         self._held_logprobs: list[dict[str, Any]] = []
+        self._half: tuple[str | _Call, str] | None = None  # (channel, high surrogate) held back
         self._seq = 0
         self._out: list[Event] = []
         self._started = False
@@ -205,6 +235,7 @@ class StreamTranslator:
         self._calls_by_id: dict[str, _Call] = {}
         self._last_call: _Call | None = None
         self._waiting: deque[_Call] = deque()  # calls seen but not yet items, in arrival order
+        self._nameless: list[_Call] = []  # calls set aside by a flush for want of a name
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
         self._citations: list[str] = []
@@ -232,7 +263,7 @@ class StreamTranslator:
                     else:
                         self._on_other(kind, value)
                     return out
-            if not isinstance(chunk, dict) and not hasattr(chunk, "choices"):
+            if not isinstance(chunk, Mapping) and not hasattr(chunk, "choices"):
                 self._start(None)
                 self._terminate_failed(
                     "server_error",
@@ -285,7 +316,7 @@ class StreamTranslator:
             return
         self._started = True
         if view is not None:
-            self._model = self._model or (view.model or "")
+            self._model = self._model or valid_text(view.model or "")
             if self._created_at is None and view.created:
                 self._created_at = view.created
         if self._created_at is None:
@@ -295,11 +326,11 @@ class StreamTranslator:
 
     def _apply(self, view: c.ChunkView) -> None:
         if view.model and not self._model:
-            self._model = view.model  # Azure's first chunk has model ""
+            self._model = valid_text(view.model)  # Azure's first chunk has model ""
         if view.usage is not None:  # the last non-null usage wins (Groq sends it twice, Neon every chunk)
             self._usage = view.usage
         if view.citations:
-            self._citations = view.citations
+            self._citations = valid_json(view.citations)
         logprobs = view.logprobs
         for kind, value in view.parts:
             if kind == c.TEXT:
@@ -322,6 +353,14 @@ class StreamTranslator:
                 self._close_all(status)
 
     def _on_other(self, kind: str, value: Any) -> None:
+        if isinstance(value, str):
+            if self._half is not None or not value.isascii():  # else: nothing to join or replace
+                value = self._join_half(kind, value, hold=kind in _STREAMED_TEXT)
+            if not value:
+                return  # only half of an emoji: it waits for its other half
+        else:
+            self._settle_half()
+            value = valid_json(value)
         self._release_think()
         if kind == c.REASONING:
             self._append_reasoning(value, summary=self._raw_as_summary)
@@ -337,11 +376,23 @@ class StreamTranslator:
             self._terminate_failed("server_error", value)
 
     def _on_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        if self._half is not None or not text.isascii():  # else: nothing to join or replace
+            text = self._join_half(c.TEXT, text, hold=not logprobs)  # a half with logprobs is not held back
+        if logprobs:
+            logprobs = valid_json(logprobs)  # tokens are text too: a token may be half an emoji
+        elif not text:
+            return  # only half of an emoji: it waits for its other half
+        self._route_text(text, logprobs)
+
+    def _route_text(self, text: str, logprobs: list[dict[str, Any]] | None) -> None:
+        """Content to the message, or to reasoning inside leading ``<think>`` tags."""
         think = self._think
         if think is None:
             self._append_to_message("output_text", text, logprobs)
             return
-        held = self._held_logprobs + (logprobs or [])
+        held = self._held_logprobs  # extended in place: blank deltas may pile up before the first tag
+        if logprobs:
+            held.extend(logprobs)
         self._held_logprobs = []
         for kind, piece in think.feed(text):
             if kind == c.REASONING:
@@ -353,6 +404,38 @@ class StreamTranslator:
             self._held_logprobs = held  # "<" may still turn out to be text: its logprobs go with it
         if think.done:
             self._think = None  # past the start of the content: no more tag parsing, no more cost
+
+    def _join_half(self, channel: str | _Call, text: str, *, hold: bool = True) -> str:
+        """Upstream text of one channel (text, reasoning, summary, refusal, a call's arguments) made valid.
+
+        A JavaScript server slicing its UTF-16 strings may end a delta on the first half of an emoji and
+        start the next delta of the same channel with the second: a trailing high surrogate is held back
+        for that next delta, where the pair is joined. Anything else first settles it (``_settle_half``).
+        """
+        if self._half is not None:
+            if self._half[0] == channel:
+                text, self._half = self._half[1] + text, None
+            else:
+                self._settle_half()
+        if text.isascii():
+            return text
+        if hold and "\ud800" <= text[-1] <= "\udbff":
+            self._half, text = (channel, text[-1]), text[:-1]
+        return valid_text(text)
+
+    def _settle_half(self) -> None:
+        """The held half of an emoji got no second half: it is emitted in its channel as U+FFFD."""
+        if self._half is None:
+            return
+        channel, self._half = self._half[0], None
+        if isinstance(channel, _Call):
+            self._append_arguments(channel, _REPLACEMENT)
+        elif channel == c.TEXT:
+            self._route_text(_REPLACEMENT, None)
+        elif channel == c.REFUSAL:
+            self._append_to_message("refusal", _REPLACEMENT, None)
+        else:
+            self._append_reasoning(_REPLACEMENT, summary=channel == c.SUMMARY or self._raw_as_summary)
 
     def _release_think(self) -> None:
         """Another kind of output arrived: what the tag parser held back comes first (arrival order)."""
@@ -606,18 +689,28 @@ class StreamTranslator:
     # ------------------------------------------------------------------ tool calls
 
     def _on_tool(self, fragment: c.ToolFragment) -> None:
-        self._release_think()
+        if fragment.call_id or fragment.name or fragment.carrier is not None:  # most carry arguments only
+            _make_valid(fragment)
+        if self._half is not None and not isinstance(self._half[0], _Call):
+            self._settle_half()  # half an emoji of text or reasoning: it came before this fragment
+        self._release_think()  # before _call_for: flushing text flushes the calls waiting until now
         call = self._call_for(fragment)
+        arguments = fragment.arguments
+        if self._half is not None or not arguments.isascii():
+            arguments = self._join_half(call, arguments)  # joins its own half, settles another's
         if fragment.call_id and not call.call_id:
             call.call_id = fragment.call_id  # the id arrived late (after name or arguments)
         if fragment.name and not call.name:
             call.name = fragment.name
+            if call.state == _Call.NAMELESS:  # its name came after all: it can become an item now
+                call.state = _Call.PENDING
+                self._waiting.append(call)
         if fragment.carrier is not None and call.carrier is None:
             call.carrier = fragment.carrier
         if fragment.custom and call.state == _Call.PENDING:
             call.custom = True  # the type may come on any fragment before the call is an item
-        if fragment.arguments:
-            self._append_arguments(call, fragment.arguments)
+        if arguments:
+            self._append_arguments(call, arguments)
             if self.done:
                 return
         self._advance_calls()
@@ -685,19 +778,25 @@ class StreamTranslator:
 
     def _flush_calls(self, status: str) -> None:
         """Emit every waiting call now (something else must be emitted, or the response ends)."""
-        while self._waiting and not self.done:
-            self._open_call(self._waiting.popleft())
+        self._open_waiting()
         if isinstance(self._current, _Call):
             self._close_current(status)
 
+    def _open_waiting(self) -> None:
+        while self._waiting:
+            self._open_or_set_aside(self._waiting.popleft())
+
+    def _open_or_set_aside(self, call: _Call) -> None:
+        if call.name:
+            self._open_call(call)
+        else:
+            # No consumer can run a call without a name, and inventing one would lie. Failing here, in the
+            # middle of closing items, would end the response twice: it is set aside, and fails the
+            # response at its end unless its name comes by then (``_terminate``).
+            call.state = _Call.NAMELESS
+            self._nameless.append(call)
+
     def _open_call(self, call: _Call) -> None:
-        if not call.name:
-            # Arguments with no function name: no consumer can run that, and inventing a name would lie.
-            arguments = call.args.value()
-            self._terminate_failed(
-                "server_error", f"the upstream sent a tool call without a function name: {arguments!r:.200}"
-            )
-            return
         if not (isinstance(self._current, _Reasoning) and call.carrier is not None):
             self._close_current("completed")
         if not call.call_id:
@@ -764,11 +863,12 @@ class StreamTranslator:
         that), but a call whose arguments are not complete JSON was not finished: it and every call after it
         are cut, never announced done (clients execute every call they are told is done).
         """
+        self._settle_half()
         self._release_think()
         item_status = "completed" if status == "completed" else "incomplete"
         cut = item_status == "incomplete"
         while self._waiting and not self.done and not (cut and self._call_unfinished()):
-            self._open_call(self._waiting.popleft())
+            self._open_or_set_aside(self._waiting.popleft())
         if self.done:
             return
         if cut and self._call_unfinished():
@@ -797,28 +897,35 @@ class StreamTranslator:
         elif isinstance(current, _Call):
             self._cut.append(_call_item(current, "incomplete"))
         while self._waiting:
-            call = self._waiting.popleft()
-            call.id, call.call_id = (
-                self._ids("ctc" if call.custom else "fc"),
-                call.call_id or self._ids("call"),
-            )
-            self._cut.append(_call_item(call, "incomplete"))
+            self._cut_call(self._waiting.popleft())
+
+    def _cut_call(self, call: _Call) -> None:
+        """A call that never became an item: in the terminal output only, status ``incomplete``."""
+        call.id, call.call_id = self._ids("ctc" if call.custom else "fc"), call.call_id or self._ids("call")
+        self._cut.append(_call_item(call, "incomplete"))
 
     def _terminate(
         self, status: str, *, incomplete_reason: str | None = None, error: dict[str, Any] | None = None
     ) -> None:
+        if self.done:
+            return  # one terminal event, whatever asks for a second
+        self._settle_half()
         if status == "failed":
             self._release_think()  # text held back by the think-tag parser was received: keep it
             self._cut_open_items()
         else:
             self._close_all(status)
-        if self.done:
-            return  # closing failed the response already (a call without a name)
+        nameless = [call for call in self._nameless if call.state == _Call.NAMELESS]
+        if nameless and status == "completed":  # a cut (length, filter) explains a call left unfinished
+            status = "failed"
+            error = {"code": "server_error", "message": _nameless_message(nameless)}
+        for call in nameless:  # never an item, but received: kept in the terminal response's output
+            self._cut_call(call)
         response = self._response(status)
         if incomplete_reason is not None:
             response["incomplete_details"] = {"reason": incomplete_reason}
         if error is not None:
-            response["error"] = error
+            response["error"] = {**error, "message": valid_text(error["message"])}
         self.done = True
         self.status = status
         self._emit({"type": f"response.{status}", "response": response})
@@ -831,12 +938,32 @@ class StreamTranslator:
             return
         message = f"internal error while translating the stream: {type(exc).__name__}: {exc}"
         try:
+            self._start(None)  # an error on the first chunk: consumers still need response.created first
             self._terminate_failed("server_error", message)
         except Exception:  # pragma: no cover - a second failure while closing: end with what we have
             self.done, self.status = True, "failed"
             response = self._response("failed")
             response["error"] = {"code": "server_error", "message": message}
             self._emit({"type": "response.failed", "response": response})
+
+
+def _nameless_message(calls: list[_Call]) -> str:
+    first = calls[0]
+    more = f" (and {len(calls) - 1} more)" if len(calls) > 1 else ""
+    return (
+        f"the upstream sent a tool call without a function name{more}: call_id {first.call_id!r}, "
+        f"arguments {first.args.value()!r:.200}"
+    )
+
+
+def _make_valid(fragment: c.ToolFragment) -> None:
+    """A tool call fragment's id, name and signature made encodable (arguments: ``_join_half``)."""
+    if fragment.call_id:
+        fragment.call_id = valid_text(fragment.call_id)
+    if fragment.name:
+        fragment.name = valid_text(fragment.name)
+    if fragment.carrier is not None:
+        fragment.carrier = valid_json(fragment.carrier)
 
 
 def _open_part_so_far(message: _Message) -> dict[str, Any]:
@@ -897,16 +1024,11 @@ def _args_complete(call: _Call) -> bool:
     """
     if call.custom:
         return False
-    length = call.args.length
-    if length != call.checked_len:
-        call.checked_len = length
-        text = call.args.value()
-        try:
-            json.loads(text)
-            call.complete = True
-        except ValueError:
-            call.complete = False
-    return call.complete
+    args = call.args
+    if args.length != call.checked_len:
+        call.end.feed(args.since(call.checked_len))  # only what came since the last check
+        call.checked_len = args.length
+    return call.end.complete(args.value)
 
 
 def _delta_logprob(logprob: dict[str, Any]) -> dict[str, Any]:
