@@ -22,8 +22,8 @@ OPENAI_LINES = {"openai3": "openai>=3,<4", "openai2": "openai>=2,<3"}
 def tests(session: nox.Session, openai: str) -> None:
     """The test suite, once against each supported openai major line."""
     session.install("-e", ".[test]", OPENAI_LINES[openai])
-    if openai == "openai3":  # openai-agents needs openai 3: its tests skip on the 2.x line
-        session.install("openai-agents>=0.24,<0.25")
+    if openai == "openai3":  # openai-agents and pydantic-ai need openai 3: their tests skip on the 2.x line
+        session.install("openai-agents>=0.24,<0.25", "pydantic-ai-slim[openai]>=2.68")
     session.run("python", "-c", "import openai; print('openai', openai.__version__)")
     session.run("pytest", *session.posargs)
 

@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from ._server_config import ServerConfig
 from ._server_errors import BridgeError
 from ._server_upstream import ModelList, Upstream
@@ -61,9 +63,10 @@ class Router:
     def single(self) -> bool:
         return len(self.routes) == 1 and self.routes[0].name == SINGLE
 
-    def open(self) -> None:
+    def open(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """Each upstream's client; ``transport`` (the in-process client's) replaces the network pools."""
         for route in self.routes:
-            route.upstream = Upstream(route.config)
+            route.upstream = Upstream(route.config, transport=transport)
 
     async def aclose(self) -> None:
         for route in self.routes:
