@@ -143,3 +143,29 @@ def test_model_labels_are_bounded() -> None:
     models = {dict(labels)["model"] for name, labels in got if name == "c2r_tokens_total"}
     assert len(models) == MAX_MODELS + 1
     assert value(got, "c2r_tokens_total", model="other", direction="in") == 5
+
+
+def test_websocket_turns_are_counted(upstream_server: tuple[FakeUpstream, str]) -> None:
+    """Codex may speak WebSocket mode: each turn counts like a request (route ``ws /v1/responses``)."""
+    pytest.importorskip("websockets")
+    import json
+
+    from websockets.sync.client import connect
+
+    upstream, url = upstream_server
+    upstream.reset(StreamTurn(fixture(USAGE)))
+    with running_bridge(url, metrics=True) as bridge:
+        ws_url = bridge.replace("http://", "ws://") + "/responses"
+        headers = {"authorization": "Bearer sk-a"}
+        with connect(ws_url, open_timeout=10, additional_headers=headers) as ws:
+            for body in ({"model": "m", "input": "hi"}, {"model": "m", "input": 5}):
+                ws.send(json.dumps({"type": "response.create", **body}))
+                while json.loads(ws.recv(timeout=10))["type"] not in ("response.completed", "error"):
+                    pass
+        got = samples(scrape(bridge).text)
+    route = {"route": "ws /v1/responses"}
+    assert value(got, "c2r_requests_total", status="200", upstream="default", **route) == 1
+    assert value(got, "c2r_errors_total", status="400", upstream="none", kind="http", **route) == 1
+    assert value(got, "c2r_time_to_first_event_seconds_count", **route) == 1
+    assert value(got, "c2r_tokens_total", model="m", direction="out") == 300
+    assert value(got, "c2r_active_streams") == 0

@@ -29,6 +29,7 @@ _LABELS = "c2r.labels"  # the request's scope key for its RequestLabels
 MAX_MODELS = 100
 # Seconds: first events come within milliseconds from a replay and within minutes from a long prefill.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+WEBSOCKET_ROUTE = "ws /v1/responses"  # a WebSocket turn's route label
 _ROUTES = {
     "responses": "/v1/responses",
     "responses/compact": "/v1/responses/compact",
@@ -84,6 +85,17 @@ class Metrics:
     def store_lookup(self, hit: bool) -> None:
         return None
 
+    def count(self, route: str, status: int, labels: RequestLabels, seconds: float) -> None:
+        """One answered request (an HTTP request, or a WebSocket turn)."""
+        return None
+
+    def first_event(self, route: str, seconds: float) -> None:
+        return None
+
+    def streaming(self, delta: int) -> None:
+        """A stream starts (+1) or ends (-1)."""
+        return None
+
     def render(self) -> tuple[bytes, str]:
         raise RuntimeError("metrics are off")
 
@@ -117,7 +129,7 @@ class PrometheusMetrics(Metrics):
             "c2r_request_duration_seconds", "Time to the end of the answer", ["route"], registry=reg,
             buckets=_BUCKETS,
         )  # fmt: skip
-        self.first_event = Histogram(
+        self.first_event_seconds = Histogram(
             "c2r_time_to_first_event_seconds",
             "Time from the request to the first event of a stream",
             ["route"],
@@ -160,6 +172,21 @@ class PrometheusMetrics(Metrics):
 
     def store_lookup(self, hit: bool) -> None:
         self.lookups.labels("hit" if hit else "miss").inc()
+
+    def count(self, route: str, status: int, labels: RequestLabels, seconds: float) -> None:
+        code = str(status)
+        self.requests.labels(route, code, labels.upstream).inc()
+        self.duration.labels(route).observe(seconds)
+        if status >= 400:
+            self.errors.labels(route, code, labels.upstream, "http").inc()
+        elif labels.failed:
+            self.errors.labels(route, code, labels.upstream, "response_failed").inc()
+
+    def first_event(self, route: str, seconds: float) -> None:
+        self.first_event_seconds.labels(route).observe(seconds)
+
+    def streaming(self, delta: int) -> None:
+        self.active.inc(delta)
 
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -221,24 +248,15 @@ class MetricsMiddleware:
                     k == b"content-type" and v.startswith(b"text/event-stream") for k, v in message["headers"]
                 )
                 if state["stream"]:
-                    self.metrics.active.inc()
+                    self.metrics.streaming(+1)
             elif state["stream"] and state["first"] and message.get("body"):
                 state["first"] = False
-                self.metrics.first_event.labels(route).observe(time.monotonic() - started)
+                self.metrics.first_event(route, time.monotonic() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, timed_send)
         finally:
             if state["stream"]:
-                self.metrics.active.dec()
-            self._count(route, state["status"], labels, time.monotonic() - started)
-
-    def _count(self, route: str, status: int, labels: RequestLabels, seconds: float) -> None:
-        code = str(status)
-        self.metrics.requests.labels(route, code, labels.upstream).inc()
-        self.metrics.duration.labels(route).observe(seconds)
-        if status >= 400:
-            self.metrics.errors.labels(route, code, labels.upstream, "http").inc()
-        elif labels.failed:
-            self.metrics.errors.labels(route, code, labels.upstream, "response_failed").inc()
+                self.metrics.streaming(-1)
+            self.metrics.count(route, state["status"], labels, time.monotonic() - started)

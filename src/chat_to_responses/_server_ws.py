@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from starlette.websockets import WebSocket
 
 from ._server_errors import BridgeError, invalid
 from ._server_limits import guarded_body, parse_json_body, read_limited, redact_ids, stream_body_kind
+from ._server_metrics import WEBSOCKET_ROUTE, RequestLabels
 from ._server_request import ResponsesRequest
 from ._server_routes import UpstreamRoute
 from ._server_store import StoredResponse
@@ -80,6 +82,7 @@ class ResponsesWebSocket:
         self._ws = websocket
         self._authorization = websocket.headers.get("authorization")
         self._latest: StoredResponse | None = None
+        self._started, self._first_pending, self._labels = 0.0, False, RequestLabels()  # the turn's metrics
 
     async def run(self) -> None:
         await self._ws.accept()
@@ -118,6 +121,13 @@ class ResponsesWebSocket:
     # ------------------------------------------------------------------ one turn
 
     async def _turn(self, text: str) -> None:
+        """One turn, counted in the metrics like an HTTP request (route ``ws /v1/responses``)."""
+        self._started, self._first_pending, self._labels = time.monotonic(), True, RequestLabels()
+        status = await self._answer(text)
+        self._bridge.metrics.count(WEBSOCKET_ROUTE, status, self._labels, time.monotonic() - self._started)
+
+    async def _answer(self, text: str) -> int:
+        """The turn; its status (200, or the status of the error event sent)."""
         previous: Any = None
         try:
             body = _create_body(text)
@@ -130,18 +140,24 @@ class ResponsesWebSocket:
             self._forget(previous)
             logger.info("websocket response: error %d: %s", error.status, redact_ids(error.message))
             await self._ws.send_json(error_event(error))
-            return
+            return error.status
         self._bridge.log_dropped(parsed.dropped)
+        self._labels.upstream = route.name
         generate = body.get("generate") is not False
-        response = await (
-            self._stream(route, parsed, conversation, payload, owner)
-            if generate
-            else self._warm(route, parsed, conversation, owner)
-        )
+        self._bridge.metrics.streaming(+1)
+        try:
+            response, status = await (
+                self._stream(route, parsed, conversation, payload, owner)
+                if generate
+                else self._warm(route, parsed, conversation, owner)
+            )
+        finally:
+            self._bridge.metrics.streaming(-1)
         if response is not None and response.get("status") in _CONTINUABLE:
             self._latest = StoredResponse(response, conversation, owner)
         else:
             self._forget(previous)
+        return status
 
     async def _conversation(self, parsed: ResponsesRequest, owner: str | None) -> list[Any]:
         """The connection's own latest response (kept in memory, stored or not), else the owner's stored."""
@@ -161,12 +177,13 @@ class ResponsesWebSocket:
         conversation: list[Any],
         payload: Json,
         owner: str | None,
-    ) -> Json | None:
-        """Run the turn against the upstream, sending each event; the terminal response, or ``None``."""
+    ) -> tuple[Json | None, int]:
+        """Run the turn against the upstream, sending each event; the terminal response (``None`` after an
+        error event) and the status."""
         from ._server_app import _ResponseExchange  # the HTTP exchange's translator and store, shared
 
         exchange = _ResponseExchange(
-            self._bridge, route, parsed, conversation, payload, self._authorization, owner
+            self._bridge, route, parsed, conversation, payload, self._authorization, owner, self._labels
         )
         pipe = ResponseEvents(
             exchange._translator(), parsed.tools.names, reasoning_text=parsed.reasoning_text
@@ -180,9 +197,9 @@ class ResponsesWebSocket:
         except BridgeError as error:
             logger.info("websocket response: error %d", error.status)  # no id at INFO (see the HTTP path)
             await self._ws.send_json(error_event(error))
-            return None
+            return None, error.status
         logger.info("websocket response: %s", (pipe.response or {}).get("status"))
-        return pipe.response
+        return pipe.response, 200
 
     async def _run(self, payload: Json, pipe: ResponseEvents, exchange: _ResponseExchange) -> None:
         """The upstream answer through the same guards as over HTTP (kind, size, deadline, finish grace)."""
@@ -204,7 +221,7 @@ class ResponsesWebSocket:
 
     async def _warm(
         self, route: UpstreamRoute, parsed: ResponsesRequest, conversation: list[Any], owner: str | None
-    ) -> Json | None:
+    ) -> tuple[Json | None, int]:
         """``generate: false``: a response with no output and no upstream request, to chain from."""
         from ._server_app import _ResponseExchange
 
@@ -213,7 +230,7 @@ class ResponsesWebSocket:
         )
         pipe = ResponseEvents(exchange._translator(), parsed.tools.names)
         await self._send(pipe, exchange, pipe.end())
-        return pipe.response
+        return pipe.response, 200
 
     async def _relay(
         self, body: AsyncIterator[bytes], pipe: ResponseEvents, exchange: _ResponseExchange
@@ -235,5 +252,8 @@ class ResponsesWebSocket:
     async def _send(self, pipe: ResponseEvents, exchange: _ResponseExchange, events: list[Json]) -> None:
         if events and pipe.done and pipe.response is not None:
             await exchange._on_terminal(pipe.response)  # stored before the client sees the terminal event
+        if events and self._first_pending:
+            self._first_pending = False
+            self._bridge.metrics.first_event(WEBSOCKET_ROUTE, time.monotonic() - self._started)
         for event in events:
             await self._ws.send_text(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
