@@ -17,12 +17,13 @@ pytest.importorskip("starlette")
 
 from chat_to_responses._server_limits import uvicorn_options
 from chat_to_responses.server import add_serve_command, config_from_args, create_app, main
-from fake_upstream import FakeUpstream, RawTurn, StreamTurn, fixture, retext, running_upstream, serving
+from fake_upstream import FakeUpstream, Hang, RawTurn, StreamTurn, fixture, retext, running_upstream, serving
 
 pytestmark = pytest.mark.anyio
 
 TEXT = "openai/text_usage_service_tier_obfuscation"
 THINK = "groq/deepseek_r1_think_tags"
+NO_FINISH = "vllm/evroc_kimi_k26_eof_without_finish_reason"
 ONE = "[upstreams.a]\nbase_url = 'http://h/v1'\nmodels = ['m']\n"
 
 
@@ -45,6 +46,7 @@ def config_file(tmp_path: Path, a: str, b: str) -> Path:
 base_url = "{a}/v1"
 models = ["qwen-*", "shared-*"]
 think_tags = false
+read_timeout = 1.0
 
 [upstreams.hosted]
 base_url = "{b}/v1"
@@ -53,6 +55,7 @@ api_key_env = "HOSTED_KEY_FOR_TEST"
 max_tokens_field = "max_completion_tokens"
 reasoning_effort = "drop"
 reasoning_history = "always"
+require_finish_reason = true
 """
     )
     return path
@@ -237,3 +240,19 @@ async def test_reasoning_history_follows_each_upstreams_option(
     replayed = [m for m in b.served[1].body["messages"] if m["role"] == "assistant"]
     assert len(replayed) == 1
     assert replayed[0].get("reasoning_content")
+
+
+async def test_timeouts_and_finish_rules_follow_each_upstreams_options(
+    two: tuple[tuple[FakeUpstream, str], tuple[FakeUpstream, str]], bridge: str
+) -> None:
+    (a, _), (b, _) = two
+    a.reset(Hang(headers_first=False), StreamTurn(fixture(NO_FINISH)))  # local: read_timeout = 1 s
+    b.reset(StreamTurn(fixture(NO_FINISH)))  # hosted: require_finish_reason = true
+    async with openai.AsyncOpenAI(base_url=bridge, api_key="sk-client", max_retries=0, timeout=30) as client:
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client.responses.create(model="qwen-7b", input="hi")
+        assert caught.value.status_code == 504
+        lenient = [e async for e in await client.responses.create(model="qwen-7b", input="hi", stream=True)]
+        strict = [e async for e in await client.responses.create(model="gpt-x", input="hi", stream=True)]
+    assert lenient[-1].type == "response.completed"  # the server's default: a clean end without finish_reason
+    assert strict[-1].type == "response.failed"
