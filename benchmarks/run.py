@@ -19,6 +19,8 @@ It takes about 5 minutes; a line on stderr says which benchmark runs and how lon
 5. Tool loop: three 0.3 s tools in one turn, ours against the seed library's loop.
 6. Bridge: ``chat-to-responses serve`` and LiteLLM's proxy (``--litellm``: its command, in a virtualenv of
    its own) over one fake upstream on 127.0.0.1; see ``benchmarks/bridge.py``.
+7. In-process client: ``responses_client`` against the same request through ``serve`` on 127.0.0.1; see
+   ``benchmarks/inprocess.py``.
 
 ``--write`` also writes ``benchmarks/RESULTS.md`` with the machine, the command, the date and any
 ``--note``.
@@ -523,6 +525,17 @@ def bridge(litellm: str | None, missing: str) -> list[tuple[str, str]]:
     return rows
 
 
+def inprocess() -> list[tuple[str, str]]:
+    """Row 7 (``benchmarks/inprocess.py``): ``responses_client`` against the same request via ``serve``."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+        from inprocess import inprocess_rows
+    except ImportError as exc:
+        return [("in-process client", f"skipped: the [server] extra is not installed ({exc})")]
+    return inprocess_rows()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -548,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not args.no_bridge:
         stages.append(("bridge", lambda: bridge(args.litellm, args.litellm_missing)))
+        stages.append(("in-process client", inprocess))
     rows = [row for number, stage in enumerate(stages, start=1) for row in _run_stage(number, stages, stage)]
     width = max(len(name) for name, _ in rows)
     table = "\n".join(f"| {name:<{width}} | {value} |" for name, value in rows)

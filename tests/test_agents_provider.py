@@ -217,8 +217,11 @@ async def test_two_tools_and_a_handoff_complete(streamed: bool) -> None:
     assert usage.output_tokens_details.reasoning_tokens == 2
     assert [r.usage.input_tokens for r in result.raw_responses] == [10, 20, 30]
     response_ids = [r.response_id for r in result.raw_responses]
-    assert all(rid and rid.startswith("resp_") for rid in response_ids)
-    assert len(set(response_ids)) == 3
+    if streamed:  # the terminal event's response: a real, unique id
+        assert all(rid and rid.startswith("resp_") for rid in response_ids)
+        assert len(set(response_ids)) == 3
+    else:  # as OpenAIChatCompletionsModel: no server-side response the Runner could chain to
+        assert response_ids == [None, None, None]
 
     # What was sent: instructions first, tools and the handoff as tools, the settings.
     first, second, third = transport.request_bodies
@@ -312,6 +315,9 @@ async def test_streamed_and_non_streamed_answers_give_the_same_items() -> None:
                 assert model_response.raw_usage == _usage(8, 6)  # the upstream's own usage object
                 outputs.append(([i.model_dump() for i in model_response.output], None))
     (stream_items, stream_usage), (completion_items, _) = outputs
+    # provider_data names the upstream answer (its chunk / completion id): the rest is the same.
+    assert [i.pop("provider_data")["model"] for i in stream_items] == ["m"] * 4
+    assert [i.pop("provider_data")["model"] for i in completion_items] == ["m"] * 4
     assert stream_items == completion_items
     assert [i["type"] for i in stream_items] == ["reasoning", "message", "function_call", "function_call"]
     assert stream_usage is not None
@@ -500,48 +506,106 @@ async def test_anthropic_thinking_blocks_go_back_with_their_signature() -> None:
 # ---------------------------------------------------------------------------------------- truncation, errors
 
 
-async def test_truncated_stream_ends_incomplete_and_the_runner_raises() -> None:
+async def test_truncated_stream_returns_the_partial_answer_as_agents_does() -> None:
+    # openai-agents returns a length-cut answer as the final output: so does ChatCmplModel.
     transport = ReplayTransport([StreamTurn.from_file(CORPUS / "deepseek" / "chat_finish_length.jsonl")])
     async with replay_client(transport) as client:
         agent = Agent(name="A", model=ChatCmplModel("deepseek-chat", openai_client=client))
-        result = Runner.run_streamed(agent, "Write a long story.")
-        events: list[Any] = []
-        with pytest.raises(ModelBehaviorError, match=r"response\.incomplete.*max_output_tokens"):
-            await _collect(result.stream_events(), events)
+        result, events = await _run(agent, "Write a long story.", streamed=True)
+    assert result.final_output.startswith("## **Holiday Name:**")
     terminal = _raw(events)[-1]
-    assert terminal.type == "response.incomplete"
-    assert terminal.response.incomplete_details.reason == "max_output_tokens"
-    message = terminal.response.output[0]
-    assert message.status == "incomplete"
-    assert message.content[0].text.startswith("## **Holiday Name:**")  # the partial answer is kept
+    assert terminal.type == "response.completed"
+    assert terminal.response.output[0].status == "completed"
     assert terminal.response.usage.output_tokens == 400
+    assert_stream_ok(_raw(events))
 
 
-async def test_truncated_completion_raises_with_the_partial_response() -> None:
-    turn = _turn(streamed=False, text="Once upon a", finish="length", usage=_usage(5, 3))
-    transport = ReplayTransport([turn])
-    async with replay_client(transport) as client:
+@pytest.mark.parametrize("streamed", [True, False], ids=["run_streamed", "run"])
+async def test_truncated_answer_is_the_final_output(streamed: bool) -> None:
+    turn = _turn(streamed=streamed, text="Once upon a", finish="length", usage=_usage(5, 3))
+    async with replay_client(ReplayTransport([turn])) as client:
         agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
-        with pytest.raises(ChatCmplResponseError, match="max_output_tokens") as caught:
-            await Runner.run(agent, "Write a long story.")
-    assert isinstance(caught.value, ModelBehaviorError)
-    response = caught.value.response
-    assert (response.status, response.output[0].content[0].text) == ("incomplete", "Once upon a")
-    assert response.usage is not None
-    assert response.usage.output_tokens == 3
+        result, _ = await _run(agent, "Write a long story.", streamed=streamed)
+    assert result.final_output == "Once upon a"
+    assert result.context_wrapper.usage.output_tokens == 3
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["run_streamed", "run"])
+async def test_truncated_turn_with_nothing_visible_raises(streamed: bool) -> None:
+    turn = _turn(streamed=streamed, reasoning="thinking…", finish="length", usage=_usage(5, 3))
+    async with replay_client(ReplayTransport([turn])) as client:
+        agent = Agent(name="A", model=ChatCmplModel("m", openai_client=client))
+        with pytest.raises(ModelBehaviorError, match="finish_reason='length'"):
+            await _run(agent, "hi", streamed=streamed)
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["run_streamed", "run"])
+async def test_content_filter_keeps_the_partial_text_or_says_it_was_withheld(streamed: bool) -> None:
+    turns = [
+        _turn(streamed=streamed, text="Partial", finish="content_filter"),
+        _turn(streamed=streamed, finish="content_filter"),
+    ]
+    async with replay_client(ReplayTransport(turns)) as client:
+        model = ChatCmplModel("m", openai_client=client)
+        first, _ = await _run(Agent(name="A", model=model), "hi", streamed=streamed)
+        # Nothing visible: agents' refusal text, which the Runner reports as a refusal.
+        with pytest.raises(agents.ModelRefusalError, match="withheld by the provider's content filter"):
+            await _run(Agent(name="A", model=model), "hi", streamed=streamed)
+    assert first.final_output == "Partial"
+
+
+async def test_stream_without_finish_reason_from_api_openai_com_raises() -> None:
+    # agents requires a finish_reason from the official endpoint (a cut stream is not an answer there).
+    transport = ReplayTransport([StreamTurn([chunk({"content": "half an ans"})])] * 2)
+    async with replay_client(transport) as client:
+        official = client.with_options(base_url="https://api.openai.com/v1")
+        with pytest.raises(ModelBehaviorError, match="finish_reason"):
+            await _run(Agent(name="A", model=ChatCmplModel("m", openai_client=official)), "hi", streamed=True)
+        result, _ = await _run(
+            Agent(name="A", model=ChatCmplModel("m", openai_client=client)), "hi", streamed=True
+        )
+    assert result.final_output == "half an ans"  # elsewhere (vLLM) a clean end without one is complete
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["run_streamed", "run"])
+async def test_audio_answer_raises_a_clear_error(streamed: bool) -> None:
+    if streamed:
+        turn: StreamTurn | CompletionTurn = StreamTurn(
+            [chunk({"audio": {"id": "a1", "data": "AAA="}}), chunk({}, "stop")]
+        )
+    else:
+        message = {
+            "role": "assistant",
+            "content": None,
+            "audio": {"id": "a1", "data": "AAA=", "expires_at": 1, "transcript": "hi"},
+        }
+        turn = CompletionTurn(
+            {
+                "id": "c",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "m",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
+        )
+    async with replay_client(ReplayTransport([turn])) as client:
+        with pytest.raises(agents.AgentsException, match="Audio is not currently supported"):
+            await _run(
+                Agent(name="A", model=ChatCmplModel("m", openai_client=client)), "hi", streamed=streamed
+            )
 
 
 async def test_direct_stream_consumer_gets_the_terminal_event_then_the_error() -> None:
-    transport = ReplayTransport([_turn(streamed=True, text="cut", finish="content_filter")])
+    transport = ReplayTransport([StreamTurn(_turn_chunks("partial answer"), cut_after=2)])
     seen: list[Any] = []
     async with replay_client(transport) as client:
         model = ChatCmplModel("m", openai_client=client)
         stream: AsyncIterator[Any] = model.stream_response(
             None, "hi", ModelSettings(), [], None, [], ModelTracing.DISABLED
         )
-        with pytest.raises(ChatCmplResponseError, match="content_filter"):
+        with pytest.raises(ChatCmplResponseError, match="failed"):
             await _collect(stream, seen)
-    assert seen[-1].type == "response.incomplete"
+    assert seen[-1].type == "response.failed"
     assert transport.streams[0].closed
 
 
@@ -655,7 +719,7 @@ def spans() -> Iterator[_Spans]:
 async def test_generation_spans_record_model_usage_and_errors(streamed: bool, spans: _Spans) -> None:
     turns = [
         _turn(streamed=streamed, text="hello", usage=_usage(4, 2)),
-        _turn(streamed=streamed, text="cut", finish="length", usage=_usage(4, 9)),
+        _turn(streamed=streamed, finish="length", usage=_usage(4, 9)),  # nothing visible: raises
     ]
     transport = ReplayTransport(turns)
     async with replay_client(transport) as client:
@@ -874,8 +938,8 @@ EXPECTED: list[tuple[str, str]] = [
         "`response.completed`, fc, ids `__fake_id__`, 0/1 calls valid JSON",
         "`response.completed`, rs fc fc, unique ids, 2/2 calls valid JSON",
     ),
-    ("`response.completed`, msg, ids `__fake_id__`", "`response.incomplete`, msg, unique ids"),
-    ("`response.completed`, msg, ids `__fake_id__`", "`response.incomplete`, msg, unique ids"),
+    ("`response.completed`, msg, ids `__fake_id__`", "`response.completed`, msg, unique ids"),
+    ("`response.completed`, msg, ids `__fake_id__`", "`response.completed`, msg, unique ids"),
     ("raises `APIError`, no items", "`response.failed`, rs msg, unique ids"),
     ("raises `ValidationError`, no items", "`response.completed`, rs msg, unique ids"),
     ("`response.completed`, rs msg, ids `__fake_id__`", "`response.completed`, rs msg, unique ids"),

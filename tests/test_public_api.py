@@ -67,6 +67,8 @@ def test_top_level_all() -> None:
         "random_id",
         "read_chunk_body",
         "read_chunk_file",
+        "responses_client",
+        "responses_client_sync",
         "stream_until_user_input",
         "stream_until_user_input_events",
         "to_event_model",

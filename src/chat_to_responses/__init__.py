@@ -5,9 +5,15 @@ The core is :class:`ChatCmplStreamHandler` (sans-IO: ``feed(chunk) -> events``, 
 :func:`translate_sse` / :func:`atranslate_sse` are the wire path (SSE bytes in, SSE frames out, no
 pydantic models), what an HTTP bridge runs. SSE framing both
 ways: :func:`encode_sse` for Responses events, :class:`ChatSSEDecoder` / :func:`read_chunk_file` for Chat
-Completions streams. Test helpers (stream validator, snapshots, record/replay) are in
-``chat_to_responses.testing``.
+Completions streams. :func:`responses_client` / :func:`responses_client_sync` are openai clients whose
+``responses.*`` run the HTTP bridge in-process (for any framework that takes an openai client). Test
+helpers (stream validator, snapshots, record/replay) are in ``chat_to_responses.testing``.
 """
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
 
 from ._carriers import decode_carriers
 from ._dist import __version__ as __version__
@@ -57,6 +63,9 @@ from ._sse import (
 )
 from ._tools import ToolCall, ToolInputError, ToolInvoker, ToolParam, ToolResult, args_from_tool_call
 from ._wire import atranslate_sse, translate_sse
+
+if TYPE_CHECKING:
+    import openai
 
 ToolInvokerFn = ToolInvoker  # the seed's name
 
@@ -120,12 +129,48 @@ __all__ = [
     "random_id",
     "read_chunk_body",
     "read_chunk_file",
+    "responses_client",
+    "responses_client_sync",
     "stream_until_user_input",
     "stream_until_user_input_events",
     "to_event_model",
     "translate",
     "translate_sse",
 ]
+
+
+def responses_client(
+    upstream: str | openai.AsyncOpenAI | openai.OpenAI, *, api_key: str | None = None, **options: Any
+) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` whose ``responses.*`` run in-process over a Chat Completions upstream.
+
+    The same code as ``chat-to-responses serve``, with no server; see :mod:`chat_to_responses._inprocess`.
+    Needs the ``server`` extra.
+    """
+    _require_server_extra()
+    from ._inprocess import responses_client as make
+
+    return make(upstream, api_key=api_key, **options)
+
+
+def responses_client_sync(
+    upstream: str | openai.AsyncOpenAI | openai.OpenAI, *, api_key: str | None = None, **options: Any
+) -> openai.OpenAI:
+    """The sync ``openai.OpenAI`` counterpart of :func:`responses_client`."""
+    _require_server_extra()
+    from ._inprocess import responses_client_sync as make
+
+    return make(upstream, api_key=api_key, **options)
+
+
+def _require_server_extra() -> None:
+    missing = [name for name in ("starlette", "httpx") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModuleNotFoundError(
+            f"the in-process Responses client needs {' and '.join(missing)}: "
+            "pip install 'chat-to-responses[server]'"
+        )
+
 
 # MCP tools need the optional `mcp` package (the [mcp] extra): imported on first use.
 _MCP_NAMES = frozenset(

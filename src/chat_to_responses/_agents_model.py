@@ -8,12 +8,13 @@ a stream and a completion of the same answer give the same output items.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit, urlunsplit
 
-import anyio
 from agents import (
     AgentOutputSchemaBase,
     Handoff,
@@ -23,22 +24,31 @@ from agents import (
     ModelResponse,
     ModelSettings,
     ModelTracing,
-    SpanError,
+    OpenAIChatCompletionsModel,
     TResponseInputItem,
     Usage,
+    UserError,
     generation_span,
 )
 from agents.items import TResponseStreamEvent
+from agents.models._trace import model_config_for_trace, populate_generation_span
 from agents.models.chatcmpl_converter import Converter
+from agents.models.chatcmpl_helpers import ChatCmplHelpers
 from agents.models.default_models import get_default_model
+from agents.models.reasoning_content_replay import (
+    ReasoningContentReplayContext,
+    ReasoningContentSource,
+    ShouldReplayReasoningContent,
+)
 from agents.tool import Tool
-from openai import AsyncOpenAI
+from agents.util._error_tracing import model_span_errors
+from openai import AsyncOpenAI, omit
 from openai.types.responses import Response, ResponseUsage
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from ._completion import completion_to_response
-from ._handler import ChatCmplStreamHandler
-from ._history import ReasoningContentMode, items_to_messages
+from ._agents_stream import complete_as_agents, handle_as_agents, response_usage
+from ._handler import ChatCmplStreamHandler, placeholder_template
+from ._history import NON_TEXT_TOOL_OUTPUT, ReasoningContentMode, UnpairedOutputError, items_to_messages
 from ._ids import IdFactory
 from ._translator import ReasoningMode
 
@@ -49,30 +59,48 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("chat_to_responses.agents")
 
-# Private helpers of openai-agents, used only when present: none of them is needed for a correct run.
-# - retry advice for openai errors (retry-after headers, replay safety), as OpenAIChatCompletionsModel gives;
-# - whether the Runner retries itself (then the client must not retry too);
-# - counting a stream that reported no usage as one request (the Runner counts zero otherwise).
+# Retry advice for openai errors (retry-after headers, replay safety), as OpenAIChatCompletionsModel gives:
+# a private helper of openai-agents, used only when present.
 _RetryAdvice = Callable[["ModelRetryAdviceRequest"], "ModelRetryAdvice | None"]
 _retry_advice: _RetryAdvice | None
-_runner_retries: Callable[[], bool] | None
-_mark_without_usage: Callable[[Any], None] | None
 try:
     from agents.models._openai_retry import get_openai_retry_advice as _retry_advice
 except ImportError:  # pragma: no cover - depends on the openai-agents version
     _retry_advice = None
-try:
-    from agents.models._retry_runtime import should_disable_provider_managed_retries as _runner_retries
-except ImportError:  # pragma: no cover
-    _runner_retries = None
-try:
-    from agents.usage import _mark_request_completed_without_usage as _mark_without_usage
-except ImportError:  # pragma: no cover
-    _mark_without_usage = None
 
 _TERMINAL: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_CREATE_KEYWORDS: Final = (
+    "tools",
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_tokens",
+    "tool_choice",
+    "response_format",
+    "parallel_tool_calls",
+    "stream",
+    "stream_options",
+    "store",
+    "reasoning_effort",
+    "verbosity",
+    "top_logprobs",
+    "prompt_cache_retention",
+    "prompt_cache_options",
+    "metadata",
+)
 _OPTIONS: Final = frozenset(
-    {"ids", "reasoning", "think_tags", "reasoning_content", "include_usage", "require_finish_reason"}
+    {
+        "ids",
+        "reasoning",
+        "think_tags",
+        "reasoning_content",
+        "include_usage",
+        "should_replay_reasoning_content",
+        "strict_feature_validation",
+        "buffer_streamed_tool_calls",
+        "require_finish_reason",
+    }
 )
 
 
@@ -119,15 +147,6 @@ def _sanitized_url(url: object) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
 
 
-def _is_official_openai(client: AsyncOpenAI) -> bool:
-    """The endpoint openai-agents turns ``require_finish_reason`` on for: OpenAI always sends one."""
-    try:
-        host = urlsplit(str(client.base_url)).hostname
-    except ValueError:
-        return False
-    return host == "api.openai.com"
-
-
 def _responses_tool_choice(tool_choice: Any) -> Any:
     """The template's tool_choice (Responses form) for agents' ``ModelSettings.tool_choice``."""
     if tool_choice in (None, "auto", "required", "none"):
@@ -159,11 +178,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class ChatCmplModel(Model):
+class ChatCmplModel(OpenAIChatCompletionsModel):
     """An openai-agents ``Model`` over any Chat Completions upstream, through chat-to-responses.
 
+    A subclass of openai-agents' ``OpenAIChatCompletionsModel``, so everything agents and users know of
+    that class holds: its constructor options with their meaning, ``isinstance`` checks in the Runner,
+    and its hooks (tests patch ``_fetch_response``; ``_get_client`` drops client retries when the Runner
+    retries). What differs is what crosses the wire: the request is built by the shared history
+    conversion, and every answer, streamed or not, goes through the core translator.
+
     ``model`` is the upstream's model name; ``openai_client`` an ``AsyncOpenAI`` pointed at it (its
-    ``base_url``, key, retries and timeouts are used as they are). Options:
+    ``base_url``, key, retries and timeouts are used as they are). agents' options:
+
+    - ``should_replay_reasoning_content``: agents' hook deciding, per reasoning item, whether it goes back
+      as ``reasoning_content``; when given it replaces ``reasoning_content`` below.
+    - ``strict_feature_validation``: what agents only warns about (several choices, ``prompt``,
+      ``previous_response_id``, custom tool calls…) raises ``UserError``.
+    - ``buffer_streamed_tool_calls``: tool calls arrive whole, after the stream (agents' pre-buffer).
+
+    Our options (keyword only):
 
     - ``ids``: id factory for responses and items (random by default; ``SequentialIds()`` in tests).
     - ``reasoning``: raw reasoning as a reasoning ``"summary"`` (default, what agents displays) or as
@@ -173,15 +206,18 @@ class ChatCmplModel(Model):
       what DeepSeek requires), ``"always"`` or ``"never"``.
     - ``include_usage``: ``stream_options.include_usage`` sent on streamed requests (default ``True``;
       ``None`` sends no ``stream_options``); ``ModelSettings.include_usage`` wins when set.
-    - ``require_finish_reason``: a stream that ends without a ``finish_reason`` fails (it was cut) instead of
-      completing. ``None`` (default) decides as openai-agents does: on for the official OpenAI endpoint,
-      off elsewhere (vLLM-hosted models and some gateways end cleanly without one).
+    - ``require_finish_reason``: a stream that ends without a ``finish_reason`` raises ``ModelBehaviorError``
+      (it was cut) instead of completing. ``None`` (default) decides as openai-agents does: on for the
+      official OpenAI endpoint, off elsewhere (vLLM-hosted models and some gateways end cleanly without one).
     """
 
     def __init__(
         self,
         model: str,
         openai_client: AsyncOpenAI,
+        should_replay_reasoning_content: ShouldReplayReasoningContent | None = None,
+        strict_feature_validation: bool = False,
+        buffer_streamed_tool_calls: bool = False,
         *,
         ids: IdFactory | None = None,
         reasoning: ReasoningMode = "summary",
@@ -196,18 +232,26 @@ class ChatCmplModel(Model):
             raise ValueError(
                 f"reasoning_content must be 'tool_turns', 'always' or 'never', not {reasoning_content!r}"
             )
-        self.model = model
-        self._client = openai_client
+        super().__init__(
+            model,
+            openai_client,
+            should_replay_reasoning_content=should_replay_reasoning_content,
+            strict_feature_validation=strict_feature_validation,
+            buffer_streamed_tool_calls=buffer_streamed_tool_calls,
+        )
         self._handler_options: dict[str, Any] = {"ids": ids, "reasoning": reasoning, "think_tags": think_tags}
         self._reasoning_content: ReasoningContentMode = reasoning_content
         self._include_usage = include_usage
         if require_finish_reason is None:
-            require_finish_reason = _is_official_openai(openai_client)
-        self._stream_options = {**self._handler_options, "require_finish_reason": require_finish_reason}
+            require_finish_reason = ChatCmplHelpers.is_openai(openai_client)
+        self._require_finish_reason = require_finish_reason
         self._warned: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._client.base_url)!r})"
+        return f"ChatCmplModel(model={self.model!r}, base_url={_sanitized_url(self._base_url())!r})"
+
+    def _base_url(self) -> Any:
+        return getattr(self._client, "base_url", None)
 
     # ------------------------------------------------------------------------------------ Model API
 
@@ -220,34 +264,51 @@ class ChatCmplModel(Model):
         output_schema: AgentOutputSchemaBase | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
-        *,
         previous_response_id: str | None = None,
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
-        kwargs, template = self.build_request(
-            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=False
-        )
-        with self._span(model_settings, tracing, kwargs) as span:
-            try:
-                completion = await self._create(kwargs)
-                response = completion_to_response(completion, response=template, **self._handler_options)
-                usage = usage_from_response(response.usage)
-                self._record(span, response, usage, tracing)
-                if response.status != "completed":
-                    raise ChatCmplResponseError(response)
-            except Exception as exc:
-                self._record_error(span, exc, tracing)
-                raise
-        raw_usage: Any = getattr(completion, "usage", None)
+        with (
+            self._span(model_settings, tracing) as span,
+            self._errors(span, tracing, "Error getting response"),
+        ):
+            completion = await self._fetch_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                span,
+                tracing,
+                stream=False,
+                prompt=None,
+            )
+            if not getattr(completion, "choices", None) and getattr(completion, "error", None) is None:
+                raise ModelBehaviorError(
+                    "ChatCompletion response has no choices (possible provider error payload)"
+                )
+            raw_usage: Any = getattr(completion, "usage", None)
+            usage = usage_from_response(response_usage(raw_usage))
+            _record_usage(span, usage)  # before anything raises: the request was made
+            response = complete_as_agents(
+                completion,
+                self._template(model_settings, tools, handoffs, system_instructions),
+                strict_feature_validation=self._strict_feature_validation,
+                **self._handler_options,
+            )
+            if tracing.include_data():
+                span.span_data.output = [item.model_dump() for item in response.output]
+            if response.status != "completed":
+                raise ChatCmplResponseError(response)
         return ModelResponse(
             output=list(response.output),
             usage=usage,
-            response_id=response.id,
+            response_id=None,  # as OpenAIChatCompletionsModel: nothing server-side to chain to
             request_id=getattr(completion, "_request_id", None),
             raw_usage=(
-                raw_usage.model_dump(mode="json", exclude_unset=True)
+                raw_usage.model_dump(mode="json", by_alias=True, exclude_unset=True)
                 if model_settings.preserve_raw_usage is True and hasattr(raw_usage, "model_dump")
                 else None
             ),
@@ -262,42 +323,131 @@ class ChatCmplModel(Model):
         output_schema: AgentOutputSchemaBase | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
-        *,
         previous_response_id: str | None = None,
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         self._check_unsupported(previous_response_id, conversation_id, prompt)
-        kwargs, template = self.build_request(
-            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=True
-        )
         terminal: Response | None = None
-        with self._span(model_settings, tracing, kwargs) as span:
+        closing = False
+        with (
+            self._span(model_settings, tracing) as span,
+            self._errors(span, tracing, "Error streaming response"),
+        ):
+            placeholder, stream = await self._fetch_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                span,
+                tracing,
+                stream=True,
+                prompt=None,
+            )
+            self._attach_stream_request_id(placeholder, stream)
             try:
-                stream = await self._create(kwargs)
-                headers = getattr(getattr(stream, "response", None), "headers", None)
-                request_id = headers.get("x-request-id") if headers is not None else None
-                try:
-                    async for event in ChatCmplStreamHandler.handle_stream(
-                        template, stream, **self._stream_options
-                    ):
-                        if event.type in _TERMINAL:
-                            terminal = cast(Response, cast(Any, event).response)
-                            self._on_terminal(span, terminal, request_id, tracing)
-                        yield event
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await stream.close()
-            except Exception as exc:
-                self._record_error(span, exc, tracing)
+                async for event in self._events(placeholder, stream, model_settings):
+                    if event.type in _TERMINAL:
+                        # On the span now: a consumer that stops at the terminal event never resumes us.
+                        terminal = cast(Response, cast(Any, event).response)
+                        populate_generation_span(span, terminal, tracing)
+                    yield event
+            except ModelBehaviorError:
+                # agents' endings put the usage on the placeholder before raising: keep it on the span
+                populate_generation_span(span, placeholder, tracing)
                 raise
+            except asyncio.CancelledError:
+                closing = True  # agents' own cleanup: close in the background, never twice
+                self._schedule_async_iterator_close(stream)
+                raise
+            finally:
+                if not closing:
+                    await self._close_after(stream, terminal is not None)
             if terminal is not None and terminal.status != "completed":
-                raise ChatCmplResponseError(terminal)  # already on the span (_on_terminal)
+                raise ChatCmplResponseError(terminal)
+
+    def _events(self, placeholder: Response, stream: Any, settings: ModelSettings) -> AsyncIterator[Any]:
+        """The stream's events under agents' contract, with this model's options."""
+        if self._buffer_streamed_tool_calls:
+            stream = ChatCmplStreamHandler.buffer_tool_call_stream(stream)
+        handler = ChatCmplStreamHandler(
+            response=placeholder_template(placeholder, str(self.model)), **self._handler_options
+        )
+        agents_options = {
+            "strict_feature_validation": self._strict_feature_validation,
+            "raise_on_length_truncation": True,
+            "require_finish_reason": self._require_finish_reason,
+            "preserve_raw_usage": settings.preserve_raw_usage is True,
+        }
+        # A cut stream ends response.failed (every item kept): the Runner raises all the same.
+        return handle_as_agents(handler, placeholder, stream, str(self.model), agents_options, cut_fails=True)
+
+    async def _close_after(self, stream: Any, answered: bool) -> None:
+        """Close the upstream stream (a close in flight may finish after a cancellation); once the answer
+        is complete, an error while closing is only logged."""
+        try:
+            await self._close_stream_allowing_background_completion(stream)
+        except Exception:
+            if not answered:
+                raise
+            logger.debug("ignoring an error while closing the stream after its terminal event", exc_info=True)
 
     def get_retry_advice(self, request: ModelRetryAdviceRequest) -> ModelRetryAdvice | None:
         return _retry_advice(request) if _retry_advice is not None else None
 
     # ------------------------------------------------------------------------------------ request
+
+    async def _fetch_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        span: Span[GenerationSpanData],
+        tracing: ModelTracing,
+        stream: bool = False,
+        prompt: ResponsePromptParam | None = None,
+    ) -> Any:
+        """agents' hook, same signature and results: a ``ChatCompletion``, or ``(placeholder Response,
+        chunk stream)`` when ``stream``. Tests (agents' and users') patch it to replay canned answers."""
+        self._handle_unsupported_prompt(prompt)
+        self._handle_unsupported_reasoning_settings(model_settings)
+        self._validate_official_openai_input_content_types(input)
+        kwargs, template = self.build_request(
+            system_instructions, input, model_settings, tools, output_schema, handoffs, stream=stream
+        )
+        if tracing.include_data():
+            span.span_data.input = kwargs["messages"]
+        result = await self._get_client().chat.completions.create(**kwargs)
+        if not stream:
+            return result
+        # Not a resp_ id: the handler gives the response its own.
+        placeholder = Response.model_validate(
+            {
+                "id": "pending",
+                "created_at": time.time(),
+                "object": "response",
+                "output": [],
+                "parallel_tool_calls": True,
+                **template,
+            }
+        )
+        return placeholder, result
+
+    def _template(
+        self,
+        settings: ModelSettings,
+        tools: list[Tool],
+        handoffs: list[Handoff],
+        system_instructions: str | None,
+    ) -> dict[str, Any]:
+        chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
+        chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]
+        return _response_template(str(self.model), system_instructions, chat_tools, settings)
 
     def build_request(
         self,
@@ -311,13 +461,7 @@ class ChatCmplModel(Model):
         stream: bool,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(chat.completions.create keyword arguments, Responses template)`` for one model call."""
-        messages = items_to_messages(
-            input,
-            instructions=system_instructions,
-            reasoning_content=self._reasoning_content,
-            # The Runner records a response's calls, then their outputs: a call after an output is a new turn.
-            calls_after_outputs="new_turn",
-        )
+        messages = self._messages(input, system_instructions)
         chat_tools = [_plain(Converter.tool_to_openai(tool)) for tool in tools]
         chat_tools += [_plain(Converter.convert_handoff_tool(handoff)) for handoff in handoffs]
         settings = model_settings
@@ -340,12 +484,11 @@ class ChatCmplModel(Model):
             "max_tokens": settings.max_tokens,
             "reasoning_effort": effort,
             "verbosity": settings.verbosity,
-            "store": settings.store,
             "metadata": settings.metadata,
             "top_logprobs": settings.top_logprobs,
             "prompt_cache_retention": settings.prompt_cache_retention,
             "prompt_cache_options": settings.prompt_cache_options,
-            "extra_headers": settings.extra_headers,
+            "extra_headers": self._merge_headers(settings),
             "extra_query": settings.extra_query,
             "extra_body": settings.extra_body,
         }
@@ -359,30 +502,68 @@ class ChatCmplModel(Model):
             )
             if include_usage is not None:
                 kwargs["stream_options"] = {"include_usage": include_usage}
-        duplicates = sorted(set(settings.extra_args or {}) & set(kwargs))
+        store = ChatCmplHelpers.get_store_param(self._client, settings)  # as agents: True for api.openai.com
+        if store is not None:
+            kwargs["store"] = store
+        # Every parameter agents names, `omit` when unset: the same keywords as OpenAIChatCompletionsModel
+        # (tests and wrappers inspect them), the same request on the wire.
+        for key in _CREATE_KEYWORDS:
+            kwargs.setdefault(key, omit)
+        duplicates = sorted(k for k in settings.extra_args or {} if k in kwargs and kwargs[k] is not omit)
         if duplicates:
             raise TypeError(f"chat.completions.create() got multiple values for {', '.join(duplicates)}")
         kwargs.update(settings.extra_args or {})
-        template: dict[str, Any] = {
-            "model": self.model,
-            "instructions": system_instructions,
-            "tools": [_responses_tool(t) for t in chat_tools],
-            "tool_choice": _responses_tool_choice(settings.tool_choice),
-            "temperature": settings.temperature,
-            "top_p": settings.top_p,
-            "max_output_tokens": settings.max_tokens,
-        }
-        if settings.parallel_tool_calls is not None:
-            template["parallel_tool_calls"] = settings.parallel_tool_calls
-        if effort is not None:
-            template["reasoning"] = {"effort": effort}
-        return kwargs, template
+        return kwargs, _response_template(str(self.model), system_instructions, chat_tools, settings)
 
-    async def _create(self, kwargs: dict[str, Any]) -> Any:
-        client = self._client
-        if _runner_retries is not None and _runner_retries():
-            client = client.with_options(max_retries=0)  # the Runner retries: do not retry twice
-        return await client.chat.completions.create(**kwargs)
+    def _messages(
+        self, input: str | list[TResponseInputItem], instructions: str | None
+    ) -> list[dict[str, Any]]:
+        """The shared history conversion; what it cannot send is warned about (once per kind), or rejected
+        as agents rejects it (unpaired outputs always, non-text tool output under strict validation)."""
+        notes: list[str] = []
+        try:
+            messages = items_to_messages(
+                input,
+                instructions=instructions,
+                reasoning_content=self._replay_reasoning(),
+                # The Runner records a response's calls, then their outputs: a later call starts a new turn.
+                calls_after_outputs="new_turn",
+                unpaired_outputs="raise",
+                dropped=notes,
+            )
+        except UnpairedOutputError as exc:
+            raise UserError(
+                "Unpaired function outputs cannot be sent to Chat Completions: a tool message must answer a "
+                f"call of the conversation ({exc}). Use a Responses model for server-managed tool context."
+            ) from exc
+        for note in notes:
+            if self._strict_feature_validation and note.startswith(NON_TEXT_TOOL_OUTPUT):
+                raise UserError(
+                    "Chat Completions tool messages carry text only: under strict feature validation a tool "
+                    f"output cannot be empty or contain only non-text content ({note})."
+                )
+            if note not in self._warned:
+                self._warned.add(note)
+                logger.warning("ChatCmplModel: %s (Chat Completions cannot carry it).", note)
+        return messages
+
+    def _replay_reasoning(self) -> ReasoningContentMode | Callable[[dict[str, Any]], bool]:
+        """``reasoning_content``, or agents' ``should_replay_reasoning_content`` hook asked per item."""
+        hook = self.should_replay_reasoning_content
+        if hook is None:
+            return self._reasoning_content
+        model, url = str(self.model), self._base_url()
+        base_url = str(url).rstrip("/") if url else None
+
+        def replay(item: dict[str, Any]) -> bool:
+            provider_data = item.get("provider_data")
+            provider_data = provider_data if isinstance(provider_data, dict) else {}
+            source = ReasoningContentSource(
+                item=item, origin_model=provider_data.get("model") or None, provider_data=provider_data
+            )
+            return bool(hook(ReasoningContentReplayContext(model=model, base_url=base_url, reasoning=source)))
+
+        return replay
 
     def _check_unsupported(
         self,
@@ -390,67 +571,55 @@ class ChatCmplModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> None:
-        """Server-side state and stored prompts do not exist on Chat Completions: warned once, ignored."""
-        for name, value in (
-            ("previous_response_id", previous_response_id),
-            ("conversation_id", conversation_id),
-            ("prompt", prompt),
-        ):
-            if value is not None and name not in self._warned:
-                self._warned.add(name)
-                logger.warning(
-                    "ChatCmplModel ignores %s: Chat Completions is stateless and the Runner sends the whole "
-                    "history (do not combine it with previous_response_id / conversation_id).",
-                    name,
-                )
+        """Server-side state and stored prompts do not exist on Chat Completions: warned once and ignored,
+        or ``UserError`` with ``strict_feature_validation`` (agents' own checks)."""
+        self._handle_unsupported_server_managed_conversation_state(
+            previous_response_id=previous_response_id, conversation_id=conversation_id
+        )
+        self._handle_unsupported_prompt(prompt)
 
     # ------------------------------------------------------------------------------------ tracing
 
-    def _span(
-        self, settings: ModelSettings, tracing: ModelTracing, kwargs: Mapping[str, Any]
-    ) -> Span[GenerationSpanData]:
-        config = {**settings.to_traceable_dict(), "base_url": _sanitized_url(self._client.base_url)}
-        span = generation_span(model=self.model, model_config=config, disabled=tracing.is_disabled())
-        if tracing.include_data():
-            span.span_data.input = kwargs["messages"]
-        return span
-
-    def _on_terminal(
-        self,
-        span: Span[GenerationSpanData],
-        response: Response,
-        request_id: str | None,
-        tracing: ModelTracing,
-    ) -> None:
-        if request_id is not None:
-            response._request_id = request_id  # what the Runner puts in ModelResponse.request_id
-        if response.status == "completed" and response.usage is None and _mark_without_usage is not None:
-            _mark_without_usage(response)  # the request happened: count it, without inventing tokens
-        if response.status != "completed":  # now: the Runner raises at this event and reads no further
-            self._record_error(span, ChatCmplResponseError(response), tracing)
-        self._record(span, response, usage_from_response(response.usage), tracing)
+    def _span(self, settings: ModelSettings, tracing: ModelTracing) -> Span[GenerationSpanData]:
+        config = model_config_for_trace(settings, tracing, base_url=self._base_url())
+        return generation_span(model=str(self.model), model_config=config, disabled=tracing.is_disabled())
 
     @staticmethod
-    def _record(
-        span: Span[GenerationSpanData], response: Response, usage: Usage, tracing: ModelTracing
-    ) -> None:
-        if tracing.include_data():
-            span.span_data.output = [response.model_dump(mode="json", exclude_none=True)]
-        span.span_data.usage = {
-            "requests": usage.requests,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens,
-            "input_tokens_details": usage.input_tokens_details.model_dump(),
-            "output_tokens_details": usage.output_tokens_details.model_dump(),
-        }
+    def _errors(span: Span[GenerationSpanData], tracing: ModelTracing, message: str) -> Any:
+        """agents' recording of a failed call on its span (the exception is re-raised as it is)."""
+        return model_span_errors(span, message=message, trace_include_sensitive_data=tracing.include_data())
 
-    @staticmethod
-    def _record_error(span: Span[GenerationSpanData], exc: Exception, tracing: ModelTracing) -> None:
-        data: dict[str, Any] = {"error_type": type(exc).__name__}
-        if tracing.include_data():
-            data["error"] = str(exc)
-        span.set_error(SpanError(message="Error calling the Chat Completions model", data=data))
+
+def _record_usage(span: Span[GenerationSpanData], usage: Usage) -> None:
+    span.span_data.usage = {
+        "requests": usage.requests,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "input_tokens_details": usage.input_tokens_details.model_dump(),
+        "output_tokens_details": usage.output_tokens_details.model_dump(),
+    }
+
+
+def _response_template(
+    model: str, instructions: str | None, chat_tools: list[dict[str, Any]], settings: ModelSettings
+) -> dict[str, Any]:
+    """The Responses fields every event of one call echoes."""
+    template: dict[str, Any] = {
+        "model": model,
+        "instructions": instructions,
+        "tools": [_responses_tool(t) for t in chat_tools],
+        "tool_choice": _responses_tool_choice(settings.tool_choice),
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "max_output_tokens": settings.max_tokens,
+    }
+    if settings.parallel_tool_calls is not None:
+        template["parallel_tool_calls"] = settings.parallel_tool_calls
+    effort = settings.reasoning.effort if settings.reasoning is not None else None
+    if effort is not None:
+        template["reasoning"] = {"effort": effort}
+    return template
 
 
 class ChatCmplProvider(ModelProvider):

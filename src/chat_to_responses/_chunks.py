@@ -370,8 +370,9 @@ def _read_thinking_blocks(blocks: list[Any], parts: list[Part], *, text_already_
 
 
 def _read_thinking_block(block: Mapping[str, Any], parts: list[Part], *, text_already_sent: bool) -> None:
-    """LiteLLM's Anthropic ``thinking_blocks``: text (usually also in reasoning_content) + signature."""
-    kind = block.get("type")
+    """LiteLLM's Anthropic ``thinking_blocks``: text (usually also in reasoning_content) + signature. A block
+    without a ``type`` is a thinking block (as openai-agents reads it): skipping it lost the whole delta."""
+    kind = block.get("type", "thinking")
     if kind == "thinking":
         text = _str(block.get("thinking"))
         if text and not text_already_sent:

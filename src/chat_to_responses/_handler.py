@@ -51,6 +51,11 @@ def _members_by_type(union: Any) -> dict[str, type[BaseModel]]:
     return {literal: cls for literal, cls in classes.items() if literal not in shared}
 
 
+# openai-agents' own handle_stream keywords (their meaning: ``_agents_stream``).
+# (``require_finish_reason`` is a handler option too: alone, it keeps the stream rules.)
+_AGENTS_KEYWORDS: Final = frozenset(
+    {"strict_feature_validation", "preserve_raw_usage", "raise_on_length_truncation"}
+)
 _EVENT_CLASSES: Final = _members_by_type(ResponseStreamEvent)
 _ITEM_CLASSES: Final = _members_by_type(ResponseOutputItem)
 _PART_CLASSES: Final = _members_by_type(ResponseContentPartAddedEvent.model_fields["part"].annotation)
@@ -188,16 +193,34 @@ class ChatCmplStreamHandler:
 
         ``response`` is the template (agents passes a placeholder response); ``model`` fills in its model.
         An exception from ``stream`` ends the events with ``response.failed`` and is not re-raised, so the
-        consumer always sees a terminal event. Other keyword arguments are handler options.
+        consumer always sees a terminal event. Other keyword arguments are handler options, or agents'
+        own (``strict_feature_validation``, ``preserve_raw_usage``, ``raise_on_length_truncation``; and
+        ``require_finish_reason``, which raises agents' ``ModelBehaviorError`` under agents' contract).
+
+        agents' calling convention — an openai ``Response`` placeholder (with openai-agents installed) or
+        any of agents' keywords — selects agents' contract (``_agents_stream``): a ``length`` /
+        ``content_filter`` cut completes with the text received, agents' exceptions where agents raises,
+        signatures also in the items' ``provider_data``. That is what agents' own models (and
+        ``ChatCmplModel``) are built on. A ``dict`` template (or ``None``) keeps the stream rules:
+        ``response.incomplete`` for a cut, ``response.failed`` for anything broken.
         """
-        template: dict[str, Any] = {}
-        if isinstance(response, Response):
-            template = response.model_dump(mode="json", exclude_none=True)
-        elif response is not None:
-            template = dict(response)
-        if model and not template.get("model"):
-            template["model"] = model
-        return cls(response=template, **options)._drive_async(stream)
+        template = placeholder_template(response, model)
+        agents_options = {k: options.pop(k) for k in list(options) if k in _AGENTS_KEYWORDS}
+        if not agents_options and not (isinstance(response, Response) and _agents_installed()):
+            return cls(response=template, **options)._drive_async(stream)
+        from ._agents_stream import handle_as_agents
+
+        agents_options["require_finish_reason"] = options.pop("require_finish_reason", False)
+        return handle_as_agents(cls(response=template, **options), response, stream, model, agents_options)
+
+    @staticmethod
+    def buffer_tool_call_stream(stream: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        """openai-agents' opt-in pre-buffer (``buffer_streamed_tool_calls``): function-call fragments come
+        as one chunk of whole calls after the stream (needs openai-agents). The handler does not need it:
+        it never announces a call done before its arguments are whole."""
+        from ._agents_stream import buffer_tool_call_stream
+
+        return buffer_tool_call_stream(stream)
 
     async def _drive_async(self, chunks: AsyncIterable[Any]) -> AsyncIterator[ResponseStreamEvent]:
         """The one async generator between the chunks and the consumer (``handle_stream`` and
@@ -216,6 +239,28 @@ class ChatCmplStreamHandler:
             return
         for event in self.finish():
             yield event
+
+
+def placeholder_template(response: Response | Mapping[str, Any] | None, model: str | None) -> dict[str, Any]:
+    """The handler's response template from ``handle_stream``'s ``response`` (agents' placeholder) and
+    ``model``."""
+    template: dict[str, Any] = {}
+    if isinstance(response, Response):
+        template = response.model_dump(mode="json", exclude_none=True)
+    elif response is not None:
+        template = dict(response)
+    if model and not template.get("model"):
+        template["model"] = model
+    return template
+
+
+@functools.cache
+def _agents_installed() -> bool:
+    try:
+        import agents.exceptions  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def translate(chunks: Iterable[Any], **options: Any) -> Iterator[ResponseStreamEvent]:

@@ -72,7 +72,7 @@ messages come out as plain JSON-ready dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,6 +83,8 @@ from ._carriers import PREFIX, REASONING_TEXT, decode_carriers, encode_carriers
 __all__ = ["ReasoningContentMode", "items_to_messages", "messages_to_items", "output_items_to_message"]
 
 ReasoningContentMode = Literal["tool_turns", "always", "never"]
+ReplayReasoning = Callable[[dict[str, Any]], bool]
+"""Per reasoning item (as a JSON dict): whether its text goes back as ``reasoning_content``."""
 CallsAfterOutputs = Literal["new_turn", "same_turn"]
 """Where a ``function_call`` that follows a tool output goes: Codex 0.169.0 and the Agents SDK Runner
 record each response's calls before their outputs, so a call after an output starts the next model turn
@@ -93,6 +95,14 @@ Json = dict[str, Any]
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 _CHAT_IMAGE_DETAIL = frozenset({"auto", "low", "high"})
 _GEMINI_FORMAT = "google-gemini-v1"
+
+
+NON_TEXT_TOOL_OUTPUT = "non-text tool output part"
+"""How a ``dropped`` note about a tool output part replaced by a placeholder starts."""
+
+
+class UnpairedOutputError(ValueError):
+    """A tool output that names no call (``items_to_messages(..., unpaired_outputs="raise")``)."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -135,7 +145,9 @@ def _check_input(value: Any, what: str) -> list[Any]:
     raise ValueError(f"{what} must be a list of items (or a str), not {type(value).__name__}")
 
 
-def _check_mode(mode: str) -> None:
+def _check_mode(mode: ReasoningContentMode | ReplayReasoning) -> None:
+    if callable(mode):
+        return
     if mode not in ("tool_turns", "always", "never"):
         raise ValueError(f"reasoning_content must be 'tool_turns', 'always' or 'never', not {mode!r}")
 
@@ -184,6 +196,10 @@ def _media_part(part: Json, notes: list[str]) -> Json | None:
         return _image_part(part, notes)
     if kind == "input_file":
         return _file_part(part, notes)
+    if kind == "image_url":  # a raw chat part in a Responses input: kept as it is (the Agents SDK accepts it)
+        image = _obj(part.get("image_url")) or {}
+        if _str(image.get("url")):
+            return {"type": "image_url", "image_url": image}
     if kind == "input_audio" and _obj(part.get("input_audio")) is not None:
         return {"type": "input_audio", "input_audio": _obj(part.get("input_audio"))}
     notes.append(f"content part {kind!r}")
@@ -226,8 +242,9 @@ def _user_content(content: Any, notes: list[str]) -> str | list[Json]:
     return chat
 
 
-def _output_text(output: Any) -> str:
-    """A ``function_call_output``'s output as tool message text; non-text parts are described."""
+def _output_text(output: Any, notes: list[str] | None = None) -> str:
+    """A ``function_call_output``'s output as tool message text; non-text parts are described (and noted:
+    a chat tool message carries text only)."""
     if isinstance(output, str):
         return output
     if not isinstance(output, list):
@@ -244,6 +261,8 @@ def _output_text(output: Any) -> str:
             texts.append(f"[file: {name}]" if name else "[file]")
         else:
             texts.append(f"[{part.get('type')}]")
+        if text is None and notes is not None:
+            notes.append(f"{NON_TEXT_TOOL_OUTPUT}: {part.get('type')!r} sent as {texts[-1]!r}")
     return "\n".join(texts)
 
 
@@ -254,6 +273,7 @@ def _output_text(output: Any) -> str:
 class _Reasoning:
     text: str
     carriers: list[Json]
+    item: Json = field(default_factory=dict)  # as received: a replay predicate judges it
 
 
 @dataclass
@@ -299,7 +319,7 @@ def _read_reasoning(item: Json, notes: list[str]) -> _Reasoning:
     kept = [c.get("text") for c in carriers if c.get("kind") == REASONING_TEXT]
     text = next((t for t in kept if isinstance(t, str)), None)
     signatures = [c for c in carriers if c.get("kind") != REASONING_TEXT]
-    return _Reasoning(_reasoning_text(item) if text is None else text, signatures)
+    return _Reasoning(_reasoning_text(item) if text is None else text, signatures, item)
 
 
 def _gemini_signature(carrier: Json) -> tuple[str | None, str] | None:
@@ -352,8 +372,11 @@ def _kind(item: Json) -> str | None:
 class _Grouper:
     """First pass: system texts apart, and the conversation as user messages, turns and tool outputs."""
 
-    def __init__(self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "new_turn") -> None:
+    def __init__(
+        self, notes: list[str], calls_after_outputs: CallsAfterOutputs = "new_turn", *, unpaired: str = "drop"
+    ) -> None:
         self.notes = notes
+        self.unpaired = unpaired
         self.calls_join_answered_turn = calls_after_outputs == "same_turn"
         self.system: list[str] = []
         self.blocks: list[_Block] = []
@@ -416,9 +439,13 @@ class _Grouper:
     def _tool_output(self, item: Json) -> None:
         call_id = _str(item.get("call_id"))
         if not call_id:
+            if self.unpaired == "raise":
+                raise UnpairedOutputError(
+                    f"function_call_output without call_id: {_output_text(item.get('output'))!r:.100}"
+                )
             self.notes.append(f"{_kind(item)} without call_id")
             return
-        self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"))))
+        self.blocks.append(_ToolOutput(call_id, _output_text(item.get("output"), self.notes)))
         if self.turn is not None:
             self.turn.answered = True
 
@@ -489,17 +516,20 @@ def _thinking_blocks(reasoning: list[_Reasoning]) -> list[Json]:
 
 
 def _assistant_message(
-    turn: _Turn, mode: ReasoningContentMode, signatures: Mapping[str, tuple[str, str]]
+    turn: _Turn, mode: ReasoningContentMode | ReplayReasoning, signatures: Mapping[str, tuple[str, str]]
 ) -> Json | None:
     if not turn.has_message and not turn.calls:
         return None
     message: Json = {"role": "assistant", "content": _join(turn.texts, "\n\n") if turn.has_message else None}
     if turn.calls:
         message["tool_calls"] = [_signed_call(c, signatures) for c in turn.calls]
-    if mode == "always" or (mode == "tool_turns" and turn.calls):
-        text = _join([r.text for r in turn.reasoning], "\n\n")
-        if text:
-            message["reasoning_content"] = text
+    if callable(mode):
+        replayed = [r for r in turn.reasoning if mode(r.item)]
+    else:
+        replayed = turn.reasoning if mode == "always" or (mode == "tool_turns" and turn.calls) else []
+    text = _join([r.text for r in replayed], "\n\n")
+    if text:
+        message["reasoning_content"] = text
     details = _reasoning_details(turn.reasoning)
     if details:
         message["reasoning_details"] = details
@@ -525,7 +555,7 @@ def _tool_message(output: _ToolOutput) -> Json:
     return {"role": "tool", "tool_call_id": output.call_id, "content": output.content}
 
 
-def _emit(blocks: list[_Block], mode: ReasoningContentMode, notes: list[str]) -> list[Json]:
+def _emit(blocks: list[_Block], mode: ReasoningContentMode | ReplayReasoning, notes: list[str]) -> list[Json]:
     """Second pass: messages in order, each tool output moved right after the turn holding its call."""
     turns = [b for b in blocks if isinstance(b, _Turn)]
     owner: dict[str, _Turn] = {}
@@ -560,9 +590,10 @@ def items_to_messages(
     items: Any,
     *,
     instructions: str | None = None,
-    reasoning_content: ReasoningContentMode = "tool_turns",
+    reasoning_content: ReasoningContentMode | ReplayReasoning = "tool_turns",
     dropped: list[str] | None = None,
     calls_after_outputs: CallsAfterOutputs = "new_turn",
+    unpaired_outputs: Literal["drop", "raise"] = "drop",
 ) -> list[Json]:
     """Responses input / output items (or a ``str`` input) → Chat Completions ``messages``.
 
@@ -570,12 +601,16 @@ def items_to_messages(
     tool items, foreign ``encrypted_content``, unsupported parts). Raises ``ValueError`` only when ``items``
     is neither a ``str`` nor a ``list`` / ``tuple``, or for an unknown ``reasoning_content`` mode.
     ``calls_after_outputs`` says which history convention the caller follows (see :data:`CallsAfterOutputs`).
+    ``reasoning_content`` may also be a predicate over each reasoning item (a JSON dict): its text goes
+    back as ``reasoning_content`` when it returns true (openai-agents' ``should_replay_reasoning_content``).
+    ``unpaired_outputs="raise"``: a ``function_call_output`` without ``call_id`` (no chat ``tool`` message can
+    say which call it answers) raises :class:`UnpairedOutputError` instead of being dropped.
     """
     _check_mode(reasoning_content)
     notes = dropped if dropped is not None else []
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
-    grouper = _Grouper(notes, calls_after_outputs)
+    grouper = _Grouper(notes, calls_after_outputs, unpaired=unpaired_outputs)
     for raw in _check_input(items, "items"):
         grouper.add(raw)
     messages = _emit(grouper.blocks, reasoning_content, notes)
@@ -626,6 +661,10 @@ def _input_part(part: Json) -> Json | None:
     file = _obj(part.get("file"))
     if kind == "file" and file is not None:
         return {"type": "input_file", **{k: v for k, v in file.items() if isinstance(v, str)}}
+    if kind == "image_url":  # a raw chat part in a Responses input: kept as it is (the Agents SDK accepts it)
+        image = _obj(part.get("image_url")) or {}
+        if _str(image.get("url")):
+            return {"type": "image_url", "image_url": image}
     if kind == "input_audio" and _obj(part.get("input_audio")) is not None:
         return {"type": "input_audio", "input_audio": _obj(part.get("input_audio"))}
     return None

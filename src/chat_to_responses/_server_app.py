@@ -36,6 +36,7 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any, NamedTuple
 
 import anyio
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
@@ -159,9 +160,16 @@ def _dropped_header(notes: list[str]) -> dict[str, str]:
 class _Bridge:
     """The endpoints, and what they share: config, upstream client, store."""
 
-    def __init__(self, config: ServerConfig, store: ResponseStore | None, probe: bool = False) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: ResponseStore | None,
+        probe: bool = False,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config
         self._probe_at_startup = probe
+        self._upstream_transport = upstream_transport
         self._given_store = store
         self._store: ResponseStore | None = store
         self._upstream: Upstream | None = None
@@ -184,7 +192,7 @@ class _Bridge:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         config = self.config
-        self._upstream = Upstream(config)
+        self._upstream = Upstream(config, transport=self._upstream_transport)
         if self._given_store is None:
             path = config.store_path or default_store_path()
             self._store = open_store(
@@ -537,13 +545,19 @@ def _routes(bridge: _Bridge) -> list[BaseRoute]:
 
 
 def create_app(
-    config: ServerConfig, *, store: ResponseStore | None = None, probe_upstream: bool = False
+    config: ServerConfig,
+    *,
+    store: ResponseStore | None = None,
+    probe_upstream: bool = False,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     """The ASGI app for ``config``; ``store`` replaces the configured one (the caller then closes it).
 
     ``probe_upstream``: at start-up, name the upstream and log what GET /models says (``serve`` does).
+    ``upstream_transport`` replaces the network pool towards the upstream (the in-process client passes
+    the transport of an existing openai client); it stays the caller's to close.
     """
-    bridge = _Bridge(config, store, probe_upstream)
+    bridge = _Bridge(config, store, probe_upstream, upstream_transport)
     return Starlette(
         routes=_routes(bridge),
         lifespan=bridge.lifespan,

@@ -40,12 +40,17 @@ _ERROR_BODY_LIMIT = 64 * 1024
 _KEEPALIVE = 20
 
 
-def _transport(config: ServerConfig) -> httpx.AsyncBaseTransport:
+def pooled_transport(config: ServerConfig) -> httpx.AsyncHTTPTransport:
+    """The network transport towards the upstream, with the configured pool limits."""
     limits = httpx.Limits(
         max_connections=config.max_connections,
         max_keepalive_connections=min(_KEEPALIVE, config.max_connections),
     )
-    transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
+def _transport(config: ServerConfig, base: httpx.AsyncBaseTransport | None) -> httpx.AsyncBaseTransport:
+    transport = pooled_transport(config) if base is None else base
     if config.record_dir is not None:
         from ._fixtures import RecordingTransport  # the recorder of the testing helpers (needs httpx only)
 
@@ -175,13 +180,16 @@ async def _close(response: httpx.Response) -> None:
 class Upstream:
     """The pooled client and the three calls the server makes: stream, complete, list models."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``transport`` replaces the network pool; it stays the caller's (not closed here)."""
         self._config = config
+        self._owns_transport = transport is None
         timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-        self._client = httpx.AsyncClient(transport=_transport(config), timeout=timeout)
+        self._client = httpx.AsyncClient(transport=_transport(config, transport), timeout=timeout)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_transport:  # closing the client closes its transport
+            await self._client.aclose()
 
     def _headers(self, authorization: str | None, accept: str) -> dict[str, str]:
         headers = {"accept": accept}
