@@ -311,6 +311,25 @@ def test_request_heads_are_bounded(upstream_server: tuple[FakeUpstream, str]) ->
             assert _closed_within(sock, 3)
 
 
+def test_the_rest_of_a_refused_body_is_no_request_head(upstream_server: tuple[FakeUpstream, str]) -> None:
+    """A 413 goes out before the body is read: the body's bytes that follow are not a (too large) head."""
+    options = {"max_body_bytes": 1024, "max_header_bytes": 4096}
+    with running_bridge(upstream_server[1], **options) as bridge, _connect(bridge) as sock:
+        head = b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(head + b"Content-Length: 20000\r\n\r\n")
+        time.sleep(0.2)
+        sock.sendall(b"x" * 20000)
+        sock.settimeout(2)
+        answer = b""
+        try:
+            while piece := sock.recv(65536):
+                answer += piece
+        except (TimeoutError, ConnectionResetError):
+            pass
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert b" 431 " not in answer
+
+
 def test_inbound_connections_are_bounded(upstream_server: tuple[FakeUpstream, str]) -> None:
     """#17: 300 idle sockets exhausted a 256-descriptor limit; one over the limit is now turned away."""
     with running_bridge(upstream_server[1], max_inbound_connections=2) as bridge:

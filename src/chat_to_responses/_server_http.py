@@ -43,7 +43,9 @@ class HeadLimits:
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
-        self._expect_head()
+        # Answered before its body was read (a 413): the rest of that body is no head, do not count it.
+        if self.cycle is None or not getattr(self.cycle, "more_body", False):
+            self._expect_head()
 
     def data_received(self, data: bytes) -> None:
         if self._counting and not self._count_head(data):
