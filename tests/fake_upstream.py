@@ -284,8 +284,8 @@ def serving(app: Any, **options: Any) -> Iterator[str]:
 def running_bridge(upstream_url: str, **options: Any) -> Iterator[str]:
     """The Responses server in front of ``upstream_url`` (memory store unless told), with the connection
     limits ``serve`` sets; yields its /v1 URL."""
-    from chat_to_responses._server_limits import uvicorn_options
     from chat_to_responses.server import ServerConfig, create_app
+    from chat_to_responses.server._limits import uvicorn_options
 
     config = ServerConfig(upstream=f"{upstream_url}/v1", **{"store": "memory", **options})
     with serving(create_app(config), **uvicorn_options(config)) as url:

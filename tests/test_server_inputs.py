@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from chat_to_responses._server_config import ServerConfig
-from chat_to_responses._server_errors import BridgeError
-from chat_to_responses._server_request import chat_payload, parse_request
+from chat_to_responses.server._config import ServerConfig
+from chat_to_responses.server._errors import BridgeError
+from chat_to_responses.server._request import chat_payload, parse_request
 from chat_to_responses.testing import check_stream
 
 CONFIG = ServerConfig(upstream="http://127.0.0.1:8000/v1", store="memory")

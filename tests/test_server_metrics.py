@@ -134,7 +134,7 @@ def test_unknown_paths_share_one_label(upstream_server: tuple[FakeUpstream, str]
 
 
 def test_model_labels_are_bounded() -> None:
-    from chat_to_responses._server_metrics import MAX_MODELS, PrometheusMetrics
+    from chat_to_responses.server._metrics import MAX_MODELS, PrometheusMetrics
 
     metrics = PrometheusMetrics()
     for n in range(MAX_MODELS + 5):

@@ -2,7 +2,7 @@
 
 The core announces done only what the upstream finished; text finished before a cut later in the same
 response is announced, and Codex records it and sends it back on its retry. The bridge drops those
-leftovers (``_server_attempts``): unit tests of the registry, then the whole path over real HTTP.
+leftovers (``server._attempts``): unit tests of the registry, then the whole path over real HTTP.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from chat_to_responses._server_attempts import FailedAttempts, fingerprint, owner_of
+from chat_to_responses.server._attempts import FailedAttempts, fingerprint, owner_of
 from chat_to_responses.testing import StreamTurn
 from fake_upstream import FakeUpstream, running_bridge, running_upstream
 

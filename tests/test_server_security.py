@@ -350,7 +350,7 @@ def test_inbound_connections_are_bounded(upstream_server: tuple[FakeUpstream, st
 def test_the_connection_limit_fits_the_descriptors(monkeypatch: pytest.MonkeyPatch) -> None:
     import resource
 
-    from chat_to_responses._server_limits import inbound_connection_limit
+    from chat_to_responses.server._limits import inbound_connection_limit
 
     monkeypatch.setattr(resource, "getrlimit", lambda _: (256, 4096))
     assert inbound_connection_limit(512) == 128

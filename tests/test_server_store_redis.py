@@ -19,8 +19,8 @@ pytest.importorskip("starlette")
 import redis.asyncio
 
 from bridge_processes import bridge_process, echo_inputs, post, redis_server, run_chain
-from chat_to_responses._server_store import StoredResponse, StoreUnavailableError
-from chat_to_responses._server_store_redis import RedisStore
+from chat_to_responses.server.store import StoredResponse, StoreUnavailableError
+from chat_to_responses.server.store._redis import RedisStore
 from fake_upstream import FakeUpstream, running_upstream
 
 pytestmark = pytest.mark.anyio

@@ -10,12 +10,12 @@ from typing import Any
 import anyio
 import pytest
 
-from chat_to_responses._server_config import ServerConfig
-from chat_to_responses._server_errors import BridgeError, upstream_http_error
-from chat_to_responses._server_request import chat_payload, parse_request
-from chat_to_responses._server_stream import write_coalesced
-from chat_to_responses._server_tools import convert_tools
 from chat_to_responses.server import MemoryStore, SQLiteStore, StoredResponse
+from chat_to_responses.server._config import ServerConfig
+from chat_to_responses.server._errors import BridgeError, upstream_http_error
+from chat_to_responses.server._request import chat_payload, parse_request
+from chat_to_responses.server._stream import write_coalesced
+from chat_to_responses.server._tools import convert_tools
 
 CONFIG = ServerConfig(upstream="http://127.0.0.1:8000/v1", store="memory")
 CHAT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

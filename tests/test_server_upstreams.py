@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from chat_to_responses._server_limits import uvicorn_options
 from chat_to_responses.server import add_serve_command, config_from_args, create_app, main
+from chat_to_responses.server._limits import uvicorn_options
 from fake_upstream import FakeUpstream, Hang, RawTurn, StreamTurn, fixture, retext, running_upstream, serving
 
 pytestmark = pytest.mark.anyio

@@ -338,7 +338,7 @@ def chunk(delta: Json) -> Json:
 
 
 def test_a_retry_adds_nothing_from_a_failed_attempt(upstream: FakeUpstream, ws_url: str) -> None:
-    """As over HTTP (``_server_attempts``): what a failed response announced done, sent back by the client's
+    """As over HTTP (``server._attempts``): what a failed response announced done, sent back by the client's
     retry, does not reach the upstream."""
     text_then_cut_call = [
         chunk({"role": "assistant", "content": "Let me look."}),

@@ -36,10 +36,10 @@ import httpx
 import openai
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from ._server_app import create_app
-from ._server_config import ServerConfig
-from ._server_errors import error_body
-from ._server_upstream import pooled_transport
+from .server._app import create_app
+from .server._config import ServerConfig
+from .server._errors import error_body
+from .server._upstream import pooled_transport
 
 logger = logging.getLogger("chat_to_responses.inprocess")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ._history import ReasoningContentMode
-from ._server_store import REDIS_SCHEMES, redact_url
-from ._translator import ReasoningMode
+from .._history import ReasoningContentMode
+from .._translator import ReasoningMode
+from .store import REDIS_SCHEMES, redact_url
 
 StoreKind = Literal["sqlite", "memory", "none"]
 STORE_KINDS = ("sqlite", "memory", "none")

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with the limits on request heads uvicorn lacks (see ``_server_limits``).
+"""uvicorn's HTTP protocol with the limits on request heads uvicorn lacks (see ``_limits``).
 
 uvicorn waits forever for the first request of a connection, so idle sockets pile up until the server runs
 out of descriptors; and a head is parsed however large it is (httptools), or whenever it arrives in one
@@ -14,7 +14,7 @@ import asyncio
 import json
 from typing import Any
 
-from ._server_errors import error_body
+from ._errors import error_body
 
 
 class HeadLimits:

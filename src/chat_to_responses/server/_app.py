@@ -3,8 +3,8 @@
 Routes (each also without the ``/v1`` prefix, for clients whose base URL has none):
 
 - ``POST /v1/responses`` — streamed (SSE) or not; ``previous_response_id`` continues a stored response.
-- ``POST /v1/responses/compact`` — the conversation summarised by the upstream (``_server_compact``).
-- ``/v1/responses`` as a WebSocket — WebSocket mode, one ``response.create`` per turn (``_server_ws``).
+- ``POST /v1/responses/compact`` — the conversation summarised by the upstream (``_compact``).
+- ``/v1/responses`` as a WebSocket — WebSocket mode, one ``response.create`` per turn (``_ws``).
 - ``GET`` / ``DELETE /v1/responses/{id}`` — a stored response, or a 404 in the OpenAI error format.
 - ``GET /v1/models`` — the upstream's, passed through (status and body).
 - ``GET /health`` — liveness, no authentication; ``GET /health?upstream=1`` also asks the upstream
@@ -48,14 +48,15 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ._completion import completion_to_response_dict
-from ._server_attempts import FailedAttempts
-from ._server_compact import compact_request_body, compaction_resource, summary_request
-from ._server_config import ServerConfig, default_store_path
-from ._server_echo import completed
-from ._server_errors import BridgeError, error_body, not_found, upstream_http_error
-from ._server_include import include_in_response
-from ._server_limits import (
+from .._completion import completion_to_response_dict
+from .._translator import StreamTranslator
+from ._attempts import FailedAttempts
+from ._compact import compact_request_body, compaction_resource, summary_request
+from ._config import ServerConfig, default_store_path
+from ._echo import completed
+from ._errors import BridgeError, error_body, not_found, upstream_http_error
+from ._include import include_in_response
+from ._limits import (
     StreamSlots,
     check_image_urls,
     guarded_body,
@@ -66,14 +67,13 @@ from ._server_limits import (
     redact_ids,
     stream_body_kind,
 )
-from ._server_metrics import MetricsMiddleware, PrometheusMetrics, RequestLabels, open_metrics
-from ._server_request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
-from ._server_routes import Router, UpstreamRoute
-from ._server_store import ResponseStore, StoredResponse, StoreUnavailableError, open_store
-from ._server_stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
-from ._server_upstream import missing_v1_hint
-from ._server_ws import ResponsesWebSocket
-from ._translator import StreamTranslator
+from ._metrics import MetricsMiddleware, PrometheusMetrics, RequestLabels, open_metrics
+from ._request import DROPPED_HEADER, ResponsesRequest, chat_payload, is_tools_item, parse_request
+from ._routes import Router, UpstreamRoute
+from ._stream import ResponseEvents, json_body_frames, sse_frames, write_coalesced
+from ._upstream import missing_v1_hint
+from ._ws import ResponsesWebSocket
+from .store import ResponseStore, StoredResponse, StoreUnavailableError, open_store
 
 Json = dict[str, Any]
 Load = Callable[[ResponsesRequest, "str | None"], Awaitable[list[Any]]]
@@ -313,7 +313,7 @@ class _Bridge:
         parsed, route = self.parse(body)
         check_image_urls(parsed.input_items, self.config.image_url_schemes)
         owner = owner_of(authorization)
-        # A retry after a failed response adds nothing from the failed attempt (_server_attempts).
+        # A retry after a failed response adds nothing from the failed attempt (_attempts).
         parsed.input_items = self.attempts.strip(owner or "", parsed.input_items)
         conversation = await (load or self._conversation)(parsed, owner)
         history = conversation[: len(conversation) - len(parsed.input_items)]

@@ -10,7 +10,7 @@ Field by field:
   (``items_to_messages``): system, developer and instructions merged into one leading system message,
   one assistant message per turn, tool results right after their call, reasoning replayed as received.
   Replayed ``function_call`` items of a namespace are renamed to the flattened chat name first.
-- ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` → chat tools (see ``_server_tools``); the last two
+- ``tools`` / ``tool_choice`` / ``parallel_tool_calls`` → chat tools (see ``_tools``); the last two
   are sent only with at least one tool (OpenAI-compatible servers reject them alone). The tools of every
   ``additional_tools`` input item join them (Codex sends its tools that way for some models); the item
   itself becomes no message.
@@ -23,9 +23,9 @@ Field by field:
   ``reasoning.effort`` → ``reasoning_effort`` unless the operator drops it.
 - ``store``, ``metadata``, ``prompt_cache_key``, ``truncation``, ``user``, ``safety_identifier``,
   ``max_tool_calls`` are echoed in the response, not sent upstream (most upstreams reject or ignore them);
-  every response carries every field the spec requires (``_server_echo``). ``include`` is validated:
+  every response carries every field the spec requires (``_echo``). ``include`` is validated:
   ``reasoning.encrypted_content`` puts each reasoning item's text in its ``encrypted_content`` (without
-  it, only provider signatures are kept there; see ``_server_include``), the rest has no chat
+  it, only provider signatures are kept there; see ``_include``), the rest has no chat
   equivalent. Unknown top-level fields are ignored, so a newer client (Codex's ``client_metadata``) keeps
   working.
 - ``background``, ``conversation`` and ``prompt`` (stored prompt templates) need state this server does not
@@ -41,14 +41,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._history import items_to_messages
-from ._ids import random_id
-from ._server_compact import expand_compaction
-from ._server_config import ServerConfig
-from ._server_echo import echo_fields, echo_reasoning, echo_text, echo_tools
-from ._server_errors import BridgeError, invalid
-from ._server_include import INCLUDE_ENCRYPTED_REASONING
-from ._server_tools import ChatTools, convert_tool_choice, convert_tool_list
+from .._history import items_to_messages
+from .._ids import random_id
+from ._compact import expand_compaction
+from ._config import ServerConfig
+from ._echo import echo_fields, echo_reasoning, echo_text, echo_tools
+from ._errors import BridgeError, invalid
+from ._include import INCLUDE_ENCRYPTED_REASONING
+from ._tools import ChatTools, convert_tool_choice, convert_tool_list
 
 Json = dict[str, Any]
 
@@ -346,7 +346,7 @@ def _tool_options(tools: ChatTools, choice: str | Json | None, parallel: bool | 
 
 
 def _template(body: Mapping[str, Any], request: Json) -> Json:
-    """The response fields every lifecycle event carries (the spec's required fields, ``_server_echo``)."""
+    """The response fields every lifecycle event carries (the spec's required fields, ``_echo``)."""
     template: Json = {
         "id": request["id"],
         "model": request["model"],

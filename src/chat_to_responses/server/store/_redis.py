@@ -1,7 +1,7 @@
 """The response store on Redis (or Valkey, or any Redis-protocol server): ``serve --store redis://HOST:PORT/DB``.
 
 Several bridge processes, on one machine or many, share it: a chain started on one continues on any
-other. The layout and the policy are the SQLite store's (``_server_store``): an entry keeps its owner, its
+other. The layout and the policy are the SQLite store's (``_sqlite``): an entry keeps its owner, its
 own items and a link to the response it continues; only leaves are evicted, least recently used first,
 until the store is within ``max_entries``, ``max_bytes`` and ``ttl``; an expired or deleted entry others
 continue from is hidden and its data goes with the last entry that needs it.
@@ -30,7 +30,7 @@ import math
 import time
 from typing import Any
 
-from ._server_store import (
+from ._base import (
     DEFAULT_MAX_BYTES,
     Clock,
     ResponseStore,

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._server_config import UpstreamSpec
+from ._config import UpstreamSpec
 
 if sys.version_info >= (3, 11):
     import tomllib

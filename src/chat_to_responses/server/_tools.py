@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._server_errors import invalid
+from ._errors import invalid
 
 Json = dict[str, Any]
 

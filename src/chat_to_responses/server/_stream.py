@@ -24,12 +24,12 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 
-from ._completion import completion_to_chunk
-from ._server_echo import completed
-from ._server_include import include_in_event
-from ._server_tools import ToolNames
-from ._sse import ChatSSEDecoder, encode_sse
-from ._translator import StreamTranslator
+from .._completion import completion_to_chunk
+from .._sse import ChatSSEDecoder, encode_sse
+from .._translator import StreamTranslator
+from ._echo import completed
+from ._include import include_in_event
+from ._tools import ToolNames
 
 Json = dict[str, Any]
 OnTerminal = Callable[[Json], Awaitable[None]]
@@ -48,7 +48,7 @@ class ResponseEvents:
         self._translator = translator
         self._decoder = ChatSSEDecoder()
         self._names = names
-        self._reasoning_text = reasoning_text  # include reasoning.encrypted_content (``_server_include``)
+        self._reasoning_text = reasoning_text  # include reasoning.encrypted_content (``_include``)
         self.response: Json | None = None  # the terminal event's response, once emitted
         self.finish_seen = False  # a choice's finish_reason came: only the usage chunk may still follow
         self._chunks_seen = False

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._server_limits import owner_of as credential_owner
+from ._limits import owner_of as credential_owner
 
 Json = dict[str, Any]
 Fingerprint = tuple[str, ...]
@@ -31,7 +31,7 @@ Run = tuple[Fingerprint, ...]  # the finished items of one failed response, in o
 
 
 def owner_of(authorization: str | None) -> str:
-    """Whose attempts these are: the owner of the client's stored responses (``_server_limits.owner_of``,
+    """Whose attempts these are: the owner of the client's stored responses (``_limits.owner_of``,
     a digest of the credential, never the credential itself), or ``""`` without one."""
     return credential_owner(authorization) or ""
 

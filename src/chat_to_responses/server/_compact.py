@@ -24,11 +24,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._carriers import decode_carriers, encode_carriers
-from ._completion import completion_to_response_dict
-from ._ids import random_id
-from ._server_config import ServerConfig
-from ._server_errors import BridgeError, invalid
+from .._carriers import decode_carriers, encode_carriers
+from .._completion import completion_to_response_dict
+from .._ids import random_id
+from ._config import ServerConfig
+from ._errors import BridgeError, invalid
 
 Json = dict[str, Any]
 

@@ -35,16 +35,16 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.websockets import WebSocket
 
-from ._server_errors import BridgeError, invalid
-from ._server_limits import guarded_body, parse_json_body, read_limited, redact_ids, stream_body_kind
-from ._server_metrics import WEBSOCKET_ROUTE, RequestLabels
-from ._server_request import ResponsesRequest
-from ._server_routes import UpstreamRoute
-from ._server_store import StoredResponse
-from ._server_stream import ResponseEvents
+from ._errors import BridgeError, invalid
+from ._limits import guarded_body, parse_json_body, read_limited, redact_ids, stream_body_kind
+from ._metrics import WEBSOCKET_ROUTE, RequestLabels
+from ._request import ResponsesRequest
+from ._routes import UpstreamRoute
+from ._stream import ResponseEvents
+from .store import StoredResponse
 
 if TYPE_CHECKING:
-    from ._server_app import _Bridge, _ResponseExchange
+    from ._app import _Bridge, _ResponseExchange
 
 Json = dict[str, Any]
 
@@ -180,7 +180,7 @@ class ResponsesWebSocket:
     ) -> tuple[Json | None, int]:
         """Run the turn against the upstream, sending each event; the terminal response (``None`` after an
         error event) and the status."""
-        from ._server_app import _ResponseExchange  # the HTTP exchange's translator and store, shared
+        from ._app import _ResponseExchange  # the HTTP exchange's translator and store, shared
 
         exchange = _ResponseExchange(
             self._bridge, route, parsed, conversation, payload, self._authorization, owner, self._labels
@@ -223,7 +223,7 @@ class ResponsesWebSocket:
         self, route: UpstreamRoute, parsed: ResponsesRequest, conversation: list[Any], owner: str | None
     ) -> tuple[Json | None, int]:
         """``generate: false``: a response with no output and no upstream request, to chain from."""
-        from ._server_app import _ResponseExchange
+        from ._app import _ResponseExchange
 
         exchange = _ResponseExchange(
             self._bridge, route, parsed, conversation, {}, self._authorization, owner

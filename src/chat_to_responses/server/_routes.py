@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from ._server_config import ServerConfig
-from ._server_errors import BridgeError
-from ._server_upstream import ModelList, Upstream
+from ._config import ServerConfig
+from ._errors import BridgeError
+from ._upstream import ModelList, Upstream
 
 logger = logging.getLogger("chat_to_responses.server")
 

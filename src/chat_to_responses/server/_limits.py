@@ -14,7 +14,7 @@ long and how much an upstream answer may be.
 - Upstream bodies: :func:`guarded_body` bounds their size and total duration (keep-alive comments do not
   extend it) and ends a stream a short grace after its ``finish_reason`` when neither ``[DONE]`` nor the
   end of the body follows.
-- Connections: :func:`uvicorn_options` (and ``_server_http``) (a head must arrive within
+- Connections: :func:`uvicorn_options` (and ``_http``) (a head must arrive within
   ``header_timeout``, idle keep-alive connections close after ``idle_timeout``, a head is at most
   ``max_header_bytes``, at most ``max_inbound_connections`` at once, fewer if the process may not open
   twice as many files; one over the limit is answered 503 and closed as soon as it is accepted).
@@ -32,8 +32,8 @@ from typing import Any
 
 import anyio
 
-from ._server_config import ServerConfig
-from ._server_errors import BridgeError, invalid
+from ._config import ServerConfig
+from ._errors import BridgeError, invalid
 
 MAX_JSON_DEPTH = 128
 
@@ -273,7 +273,7 @@ def redact_access_log() -> Callable[[], None]:
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
     """The uvicorn settings for the connection limits of ``config``."""
-    from ._server_http import head_limits_protocol  # needs uvicorn, which only `serve` runs
+    from ._http import head_limits_protocol  # needs uvicorn, which only `serve` runs
 
     connections = inbound_connection_limit(config.max_inbound_connections)
     return {

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from ._server_config import ServerConfig
-from ._server_errors import BridgeError, upstream_http_error
-from ._server_limits import read_limited
+from ._config import ServerConfig
+from ._errors import BridgeError, upstream_http_error
+from ._limits import read_limited
 
 Json = dict[str, Any]
 
@@ -52,7 +52,7 @@ def pooled_transport(config: ServerConfig) -> httpx.AsyncHTTPTransport:
 def _transport(config: ServerConfig, base: httpx.AsyncBaseTransport | None) -> httpx.AsyncBaseTransport:
     transport = pooled_transport(config) if base is None else base
     if config.record_dir is not None:
-        from ._fixtures import RecordingTransport  # the recorder of the testing helpers (needs httpx only)
+        from .._fixtures import RecordingTransport  # the recorder of the testing helpers (needs httpx only)
 
         transport = RecordingTransport(transport, config.record_dir)
     return transport

@@ -1,7 +1,7 @@
-"""Stored responses, for ``previous_response_id`` and ``GET`` / ``DELETE /v1/responses/{id}``.
+"""The store in process memory or in one SQLite file (the interface is ``_base``'s).
 
 An entry keeps the response object, its owner (a hash of the credential that created it: see
-``_server_limits.owner_of``) and only the conversation items that are new in it: a response continuing a
+``server._limits.owner_of``) and only the conversation items that are new in it: a response continuing a
 stored one links to it (``parent``) instead of copying its conversation, so a chain of n turns costs the
 size of its items once, not n times. Reading an entry walks the links back to the root and joins the
 pieces (``StoredResponse.conversation`` is whole, as before).
@@ -28,7 +28,6 @@ import sqlite3
 import stat
 import threading
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,84 +35,7 @@ from typing import Any
 
 import anyio.to_thread
 
-Json = dict[str, Any]
-Clock = Callable[[], float]
-
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    response: Json
-    conversation: list[Any]  # the items that produced it (history + its input), not its output
-    owner: str | None = None  # who may read, delete and continue it (None: anyone, when allowed)
-
-    @property
-    def id(self) -> str:
-        return str(self.response["id"])
-
-    @property
-    def parent(self) -> str | None:
-        previous = self.response.get("previous_response_id")
-        return previous if isinstance(previous, str) else None
-
-    def continued(self) -> list[Any]:
-        """The items a response continuing from this one starts with: conversation + output."""
-        return [*self.conversation, *self.output]
-
-    @property
-    def output(self) -> list[Any]:
-        return list(self.response.get("output") or [])
-
-
-class StoreUnavailableError(Exception):
-    """The store cannot be reached (a Redis that is down): the server answers 503 to what needs it."""
-
-
-class ResponseStore(ABC):
-    """Async, bounded key-value store of responses."""
-
-    @abstractmethod
-    async def get(self, response_id: str) -> StoredResponse | None: ...
-
-    @abstractmethod
-    async def put(self, entry: StoredResponse) -> None:
-        """Keep ``entry``. When its ``previous_response_id`` is stored, its conversation starts with that
-        response's ``continued()`` (as the server builds it): only the rest is kept, with a link."""
-
-    @abstractmethod
-    async def delete(self, response_id: str) -> bool: ...
-
-    async def aclose(self) -> None:
-        """Release the store's resources (nothing by default)."""
-        return None
-
-
-class NoStore(ResponseStore):
-    """Stores nothing (``--store none``): every id is unknown."""
-
-    async def get(self, response_id: str) -> StoredResponse | None:
-        return None
-
-    async def put(self, entry: StoredResponse) -> None:
-        return None
-
-    async def delete(self, response_id: str) -> bool:
-        return False
-
-
-def _dumps(value: Any) -> str:
-    # ASCII: a lone surrogate (half an emoji from an upstream) is kept as its \\u escape, which SQLite's
-    # UTF-8 encoding would refuse and json.loads gives back as it was.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
-
-
-def _own_items(entry: StoredResponse, parent_length: int | None) -> tuple[str | None, list[Any]]:
-    """(link, items new in ``entry``): a link only when the conversation starts with the parent's items."""
-    if parent_length is None or parent_length > len(entry.conversation):
-        return None, entry.conversation
-    return entry.parent, entry.conversation[parent_length:]
+from ._base import DEFAULT_MAX_BYTES, Clock, Json, ResponseStore, StoredResponse, _dumps, _own_items
 
 
 @dataclass
@@ -425,27 +347,3 @@ class SQLiteStore(ResponseStore):
             if count <= self._max_entries and size <= self._max_bytes and now - oldest[1] <= self._ttl:
                 return
             self._drop(oldest[0])
-
-
-def redact_url(url: str) -> str:
-    """The URL without its credentials (``redis://:secret@host`` → ``redis://***@host``)."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
-
-
-def open_store(
-    kind: str, path: Path, *, max_entries: int, ttl: float, max_bytes: int, password: str | None = None
-) -> ResponseStore:
-    """The store a server config names (``sqlite``, ``memory``, ``none`` or a ``redis://`` URL, with
-    ``password`` for it)."""
-    if kind.startswith(REDIS_SCHEMES):
-        from ._server_store_redis import RedisStore
-
-        return RedisStore(kind, max_entries=max_entries, ttl=ttl, max_bytes=max_bytes, password=password)
-    if kind == "memory":
-        return MemoryStore(max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)
-    if kind == "none":
-        return NoStore()
-    return SQLiteStore(Path(os.path.expanduser(path)), max_entries=max_entries, ttl=ttl, max_bytes=max_bytes)

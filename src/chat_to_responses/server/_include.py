@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._carriers import REASONING_TEXT, decode_carriers, encode_carriers
+from .._carriers import REASONING_TEXT, decode_carriers, encode_carriers
 
 Json = dict[str, Any]
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Only what the core dependencies provide is imported here, so the CLI can list `serve` without the extra.
-from ._dist import install_command
-from ._server_config import (
+from .._dist import install_command
+from ._config import (
     LOG_FORMAT,
     WORKER_LOG_FORMAT,
     ServerConfig,
@@ -42,10 +42,10 @@ from ._server_config import (
     check_workers,
     default_store_path,
 )
-from ._server_config_file import load_upstreams
-from ._server_request import DROPPED_HEADER
-from ._server_store import REDIS_SCHEMES, MemoryStore, ResponseStore, SQLiteStore, StoredResponse
-from ._server_tools import NAMESPACE_SEPARATOR
+from ._config_file import load_upstreams
+from ._request import DROPPED_HEADER
+from ._tools import NAMESPACE_SEPARATOR
+from .store import REDIS_SCHEMES, MemoryStore, ResponseStore, SQLiteStore, StoredResponse
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -90,7 +90,7 @@ def create_app(
     ``probe_upstream``, start-up logs the upstream's URL and what it answers to ``GET /models`` (a warning
     when it is unreachable, or answers 404 to a URL that probably lacks ``/v1``).
     """
-    from ._server_app import create_app as create
+    from ._app import create_app as create
 
     return create(config, store=store, probe_upstream=probe_upstream)
 
@@ -138,12 +138,12 @@ def _run(
             "listening on %s without an inbound key: anyone who can reach it can use the upstream", host
         )
     if workers > 1:
-        from ._server_workers import run_workers
+        from ._workers import run_workers
 
         run_workers(config, sock, workers=workers, host=host, port=port, log_level=log_level)
         return
     app = create_app(config, probe_upstream=True)
-    from ._server_limits import uvicorn_options
+    from ._limits import uvicorn_options
 
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5, **uvicorn_options(config)
@@ -434,7 +434,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _add_serve_arguments(parser)
     return run_serve(parser.parse_args(argv))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -25,9 +25,9 @@ import anyio
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from ._server_config import WORKER_LOG_FORMAT, ServerConfig, default_store_path
-from ._server_limits import uvicorn_options
-from ._server_store import open_store
+from ._config import WORKER_LOG_FORMAT, ServerConfig, default_store_path
+from ._limits import uvicorn_options
+from .store import open_store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -54,7 +54,7 @@ def worker_app(config: ServerConfig, log_level: str) -> Starlette:
     logging.basicConfig(level=log_level.upper(), format=WORKER_LOG_FORMAT)
     if log_level != "debug":  # httpx logs every upstream request at INFO: our own line says more
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    from ._server_app import create_app
+    from ._app import create_app
 
     return create_app(config, probe_upstream=True)
 
