@@ -10,6 +10,13 @@ llama.cpp, Ollama, DeepSeek and most gateways speak Chat Completions. This serve
 - :func:`serve` — run it under uvicorn.
 - :func:`add_serve_command` / :func:`run_serve` — the ``serve`` sub-command, for the CLI.
 
+Layout (private modules; this one holds the entry points): ``_config`` / ``_config_file`` (the operator's
+settings, the TOML upstreams), ``_app`` (the ASGI app and its routes), ``_request`` → ``_upstream`` /
+``_routes`` → ``_stream`` (one response, from request body to SSE frames), ``_ws`` (WebSocket mode),
+``_compact``, ``_attempts``, ``_echo``, ``_include``, ``_tools``, ``_errors``, ``_limits`` / ``_http`` (the
+guards), ``_metrics``, ``_workers`` (``--workers N``), and ``store/`` (the response store: the interface,
+memory and SQLite, Redis).
+
 Requests and streams go through the library's own pieces: ``items_to_messages`` for the history, the core
 translator for every event, ``encode_sse`` for the framing. Needs the ``server`` extra
 (``pip install 'chat-to-responses[server]'``: Starlette, uvicorn, httpx).
