@@ -318,3 +318,41 @@ async def test_an_exception_from_the_frames_is_raised_as_itself() -> None:
     with pytest.raises(OSError, match="upstream read broke"):
         await write_coalesced(broken(), writes.write)
     assert writes.writes == [b"0,"]  # what was made before the exception still went out
+
+
+async def _keep_alive_forever(gap: float) -> AsyncIterator[bytes]:
+    while True:  # an upstream that sends only SSE comments, never an event
+        await anyio.sleep(gap)
+        yield b": keep-alive\n\n"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("read_timeout", [0.2, 30.0])
+async def test_the_total_deadline_holds_whatever_the_read_timeout(read_timeout: float) -> None:
+    # With a read timeout shorter than the deadline, reads run without a timer of their own until the
+    # deadline comes closer than the read timeout: the deadline must hold all the same.
+    from chat_to_responses.server._limits import UpstreamLimitError, guarded_body
+
+    config = ServerConfig(upstream="http://127.0.0.1:1/v1", stream_timeout=0.6, read_timeout=read_timeout)
+    started = anyio.current_time()
+    with pytest.raises(UpstreamLimitError, match="longer than"):
+        async for _ in guarded_body(_keep_alive_forever(0.05), config, lambda: False):
+            pass
+    assert 0.55 < anyio.current_time() - started < 1.5
+
+
+@pytest.mark.anyio
+async def test_the_finish_grace_holds_with_a_short_read_timeout() -> None:
+    from chat_to_responses.server._limits import guarded_body
+
+    config = ServerConfig(upstream="http://127.0.0.1:1/v1", finish_grace=0.2, read_timeout=0.1)
+
+    async def finish_then_silence() -> AsyncIterator[bytes]:
+        yield b'data: {"choices": [{"finish_reason": "stop"}]}\n\n'
+        await anyio.sleep(60)
+        yield b"never"
+
+    started = anyio.current_time()
+    pieces = [piece async for piece in guarded_body(finish_then_silence(), config, lambda: True)]
+    assert len(pieces) == 1
+    assert anyio.current_time() - started < 1.0

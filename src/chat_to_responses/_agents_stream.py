@@ -136,6 +136,11 @@ class AgentsEndings:
             found = found or fields.get("index") in self._ignored
         return found
 
+    @property
+    def origin_known(self) -> bool:
+        """The model and chunk id agents records on every item are known (later chunks cannot change them)."""
+        return "response_id" in self._provider_data and "model" in self._provider_data
+
     def _note_origin(self, fields: Mapping[str, Any]) -> None:
         """The model (unless named by the caller) and chunk id, as agents records them on every item."""
         model, chunk_id = fields.get("model"), fields.get("id")
@@ -489,7 +494,11 @@ async def drive(
     """``handle_stream`` under agents' contract: the core's events, agents' endings."""
     try:
         async for chunk in chunks:
-            for wire_event in endings.events(core.feed(endings.chunk(chunk))):
+            # One text or reasoning delta and nothing else (no usage, finish reason, other choice, thinking
+            # block, audio or custom call) has nothing for agents' endings: the core reads it once.
+            plain = core.feed_plain(chunk, tools=False) if endings.origin_known else None
+            events = plain if plain is not None else core.feed(endings.chunk(chunk))
+            for wire_event in endings.events(events):
                 yield _typed(wire_event, endings, to_model)
             if core.done:
                 return
@@ -509,9 +518,10 @@ async def drive(
 
 def _typed(wire_event: Event, endings: AgentsEndings, to_model: Any) -> ResponseStreamEvent:
     event = to_model(wire_event)
-    response = getattr(event, "response", None)
-    if isinstance(response, Response) and event.type in _TERMINAL_TYPES:
-        endings.terminal(response)
+    if wire_event["type"] in _TERMINAL_TYPES:  # before any getattr: a missing one costs an exception
+        response = getattr(event, "response", None)
+        if isinstance(response, Response):
+            endings.terminal(response)
     return event  # type: ignore[no-any-return]
 
 

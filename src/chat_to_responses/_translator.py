@@ -247,22 +247,38 @@ class StreamTranslator:
 
     def feed(self, chunk: Any) -> list[Event]:
         """Apply one chunk (dict or SDK model); returns the events it produced."""
+        plain = self.feed_plain(chunk)
+        return plain if plain is not None else self._feed_whole(chunk)
+
+    def feed_plain(self, chunk: Any, *, tools: bool = True) -> list[Event] | None:
+        """``feed`` for a chunk that is one plain delta (text, reasoning or, with ``tools``, a tool call
+        fragment) and nothing else: nine chunks in ten. ``None``, having done nothing, for any other chunk
+        (then ``feed`` it): a caller that must look at every other chunk reads the plain ones only once."""
+        if self.done or not (self._started and self._model):
+            return None
+        plain = c.read_plain_part(chunk, self._choice_index)
+        if plain is None or (not tools and plain[0] == c.TOOL):
+            return None
+        out: list[Event] = []
+        self._out = out
+        try:  # what _apply would do with a view of just that part
+            kind, value = plain
+            if kind == c.TEXT:
+                self._on_text(value, None)
+            elif kind == c.TOOL:
+                self._on_tool(value)
+            else:
+                self._on_other(kind, value)
+        except Exception as exc:  # the core never raises on input: a bug must not lose the stream
+            self._fail_internal(exc)
+        return out
+
+    def _feed_whole(self, chunk: Any) -> list[Event]:
         if self.done:
             return []
         out: list[Event] = []
         self._out = out
         try:
-            if self._started and self._model:
-                plain = c.read_plain_part(chunk, self._choice_index)
-                if plain is not None:  # what _apply would do with a view of just that part
-                    kind, value = plain
-                    if kind == c.TEXT:
-                        self._on_text(value, None)
-                    elif kind == c.TOOL:
-                        self._on_tool(value)
-                    else:
-                        self._on_other(kind, value)
-                    return out
             if not isinstance(chunk, Mapping) and not hasattr(chunk, "choices"):
                 self._start(None)
                 self._terminate_failed(
