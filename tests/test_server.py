@@ -41,7 +41,6 @@ from fake_upstream import (
     retarget_tool_call,
     retext,
     running_bridge,
-    running_upstream,
     serving,
 )
 
@@ -50,12 +49,6 @@ pytestmark = pytest.mark.anyio
 TEXT = "llamacpp/gptoss20b_text_timings"
 TOOL = "llamacpp/gptoss20b_reasoning_tool_timings"
 PARALLEL = "openai/parallel_tool_calls_two"
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture

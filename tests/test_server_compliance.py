@@ -21,19 +21,13 @@ pytest.importorskip("uvicorn")
 
 from chat_to_responses import decode_carriers
 from chat_to_responses.testing import CompletionTurn, ErrorTurn
-from fake_upstream import FakeUpstream, StreamTurn, fixture, running_bridge, running_upstream
+from fake_upstream import FakeUpstream, StreamTurn, fixture, running_bridge
 from plausible_upstream import TEXT_FIXTURE, plausible
 from spec_shapes import spec_violations
 
 pytestmark = pytest.mark.anyio
 
 Json = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture

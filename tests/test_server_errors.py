@@ -32,18 +32,11 @@ from fake_upstream import (
     StreamTurn,
     fixture,
     running_bridge,
-    running_upstream,
 )
 
 pytestmark = pytest.mark.anyio
 
 TEXT = "llamacpp/gptoss20b_text_timings"
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ by prometheus_client's own text-format parser."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
 import pytest
@@ -14,7 +12,7 @@ pytest.importorskip("prometheus_client")
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from fake_upstream import ErrorTurn, FakeUpstream, StreamTurn, fixture, running_bridge, running_upstream
+from fake_upstream import ErrorTurn, FakeUpstream, StreamTurn, fixture, running_bridge
 
 pytestmark = pytest.mark.anyio
 
@@ -33,12 +31,6 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def value(scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
     return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 def scrape(bridge: str, key: str | None = None) -> httpx.Response:

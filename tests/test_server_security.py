@@ -29,7 +29,6 @@ from fake_upstream import (
     raw_upstream,
     retext,
     running_bridge,
-    running_upstream,
 )
 
 pytestmark = pytest.mark.anyio
@@ -37,12 +36,6 @@ pytestmark = pytest.mark.anyio
 TEXT = "llamacpp/gptoss20b_text_timings"
 KEY_A = {"authorization": "Bearer sk-alice"}
 KEY_B = {"authorization": "Bearer sk-bob"}
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import redis.asyncio
 from bridge_processes import bridge_process, echo_inputs, post, redis_server, run_chain
 from chat_to_responses.server.store import StoredResponse, StoreUnavailableError
 from chat_to_responses.server.store._redis import RedisStore
-from fake_upstream import FakeUpstream, running_upstream
+from fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.anyio
 
@@ -185,12 +185,6 @@ async def test_an_unreachable_redis_is_store_unavailable() -> None:
 
 
 # ------------------------------------------------------------------------- real bridge processes
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 def test_two_bridges_on_one_redis_continue_each_others_chains(

@@ -20,7 +20,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
 from chat_to_responses.testing import check_stream
-from fake_upstream import FakeUpstream, StreamTurn, running_bridge, running_upstream
+from fake_upstream import FakeUpstream, StreamTurn, running_bridge
 
 pytestmark = pytest.mark.anyio
 _KEY = "sk-client"
@@ -34,12 +34,6 @@ def _chunk(delta: dict[str, Any], finish: str | None = None, **choice: Any) -> d
         "model": "m",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, **choice}],
     }
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture(scope="module")

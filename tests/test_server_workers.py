@@ -5,7 +5,6 @@ kernel hands each new connection to."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,15 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bridge_processes import bridge_process, echo_inputs, run_chain
 from chat_to_responses.server import main
-from fake_upstream import FakeUpstream, running_upstream
+from fake_upstream import FakeUpstream
 
 WORKER_LINE = re.compile(r"\[(\d+)\] chat_to_responses\.server: response: model=")
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 def test_chains_continue_on_any_worker(upstream_server: tuple[FakeUpstream, str], tmp_path: Path) -> None:

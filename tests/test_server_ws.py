@@ -26,18 +26,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from chat_to_responses.testing import ErrorTurn, StreamTurn, check_stream
-from fake_upstream import FakeUpstream, Hang, fixture, retext, running_bridge, running_upstream
+from fake_upstream import FakeUpstream, Hang, fixture, retext, running_bridge
 from plausible_upstream import TEXT_FIXTURE, plausible
 from spec_shapes import spec_violations
 
 Json = dict[str, Any]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
-
-
-@pytest.fixture(scope="module")
-def upstream_server() -> Iterator[tuple[FakeUpstream, str]]:
-    with running_upstream() as served:
-        yield served
 
 
 @pytest.fixture
