@@ -16,7 +16,8 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from chat_to_responses.server._attempts import FailedAttempts, fingerprint, owner_of
+from chat_to_responses.server._attempts import FailedAttempts, fingerprint
+from chat_to_responses.server._limits import owner_of
 from chat_to_responses.testing import StreamTurn
 from fake_upstream import FakeUpstream, running_bridge, running_upstream
 

@@ -23,17 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._limits import owner_of as credential_owner
-
 Json = dict[str, Any]
 Fingerprint = tuple[str, ...]
 Run = tuple[Fingerprint, ...]  # the finished items of one failed response, in order
-
-
-def owner_of(authorization: str | None) -> str:
-    """Whose attempts these are: the owner of the client's stored responses (``_limits.owner_of``,
-    a digest of the credential, never the credential itself), or ``""`` without one."""
-    return credential_owner(authorization) or ""
 
 
 def _as_dict(item: Any) -> Json | None:
