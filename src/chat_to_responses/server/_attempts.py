@@ -21,24 +21,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from .._history import _kind, _obj  # how the history conversion reads an item: the same reading here
 
 Json = dict[str, Any]
 Fingerprint = tuple[str, ...]
 Run = tuple[Fingerprint, ...]  # the finished items of one failed response, in order
-
-
-def _as_dict(item: Any) -> Json | None:
-    if isinstance(item, BaseModel):
-        return item.model_dump(mode="json", exclude_none=True)
-    return item if isinstance(item, dict) else None
-
-
-def _kind(item: Json) -> str | None:
-    kind = item.get("type")
-    if kind is None and "role" in item:
-        return "message"
-    return kind if isinstance(kind, str) else None
 
 
 def _texts(parts: Any, *keys: str) -> str:
@@ -52,7 +39,7 @@ def _texts(parts: Any, *keys: str) -> str:
 
 def fingerprint(raw: Any) -> Fingerprint | None:
     """What identifies a finished assistant message or reasoning item across a client's replay."""
-    item = _as_dict(raw)
+    item = _obj(raw)
     if item is None:
         return None
     kind = _kind(item)
@@ -132,7 +119,7 @@ class FailedAttempts:
 
 
 def _assistant_side(raw: Any) -> bool:
-    item = _as_dict(raw)
+    item = _obj(raw)
     if item is None:
         return False
     kind = _kind(item)
